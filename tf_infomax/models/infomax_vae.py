@@ -1,0 +1,323 @@
+"""InfoMax-VAE (Algorithm 1): one Keras model for VAE, beta-VAE, InfoVAE and InfoMax-VAE."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import keras
+import tensorflow as tf
+
+from tf_infomax import distributions
+from tf_infomax.models import validation
+from tf_infomax.models.methods import RegularizerWeights, check_weights
+from tf_infomax.networks.critic import MLPCritic
+from tf_infomax.objectives.mi_estimators import get_estimator
+from tf_infomax.objectives.mmd import mmd
+
+
+class PosteriorParams(NamedTuple):
+    """Parameters of the diagonal Gaussian q(z|x)."""
+
+    mean: tf.Tensor
+    log_var: tf.Tensor
+
+
+class Terms(NamedTuple):
+    """Batch means of the terms of the objective (eq. 3 and 6), on one replica."""
+
+    loss: tf.Tensor
+    reconstruction: tf.Tensor
+    kl: tf.Tensor
+    mmd: tf.Tensor
+    mi: tf.Tensor
+    critic_objective: tf.Tensor
+
+
+def _replica_position() -> tuple[tf.Tensor | int, int]:
+    """(replica id, number of replicas) of the current replica context."""
+    context = tf.distribute.get_replica_context()
+    if context is None:
+        return 0, 1
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
+@keras.saving.register_keras_serializable(package="tf_infomax")
+class InfoMaxVAE(keras.Model):
+    """A VAE whose objective adds MI maximisation and/or MMD to the ELBO.
+
+    Minimises, averaged over the batch (eq. 3 with the dual of eq. 6, and InfoVAE's MMD):
+
+        -log p(x|z) + beta * KL(q(z|x) || p(z)) + mmd_weight * MMD(q(z), p(z))
+                    - alpha * critic_objective(t; x, z)
+
+    with one optimizer for the encoder and decoder, and a second for the critic t(x, z), which
+    maximises the same bound (Algorithm 1, lines 6-7). Marginal pairs (x, z~) permute z within
+    each replica's batch. alpha = 0 and mmd_weight = 0 give the VAE (beta = 1) or beta-VAE; a
+    critic with alpha = 0 still tracks the MI estimate without affecting the encoder.
+
+    Noise is stateless, seeded by ``seed`` and the step, and drawn for the global batch, so one
+    device and several replicas sample the same z for the same example.
+
+    Args:
+        encoder: model mapping images (B, H, W, C) to (B, 2 * latent_dim): mean, log-variance.
+        decoder: model mapping z to per-pixel likelihood parameters (B, H, W, C).
+        critic: ``MLPCritic`` (or compatible layer); required when alpha > 0.
+        likelihood: ``"bernoulli"`` (logits; images in [0, 1]) or ``"gaussian"`` (learned
+            global scale).
+        beta, alpha, mmd_weight: regularizer weights (see ``tf_infomax.models.methods``).
+        estimator: MI bound name (``tf_infomax.objectives.ESTIMATORS``), default ``"f-kl"``.
+        seed: seed of the sampling noise and permutations.
+
+    Example:
+        >>> model = tf_infomax.build_model("infomax-vae", image_shape=(28, 28, 1), latent_dim=20)
+        >>> model.compile()
+        >>> model.fit(train_ds, epochs=10)
+    """
+
+    def __init__(
+        self,
+        encoder: keras.Model,
+        decoder: keras.Model,
+        critic: keras.layers.Layer | None = None,
+        *,
+        likelihood: str = "bernoulli",
+        beta: float = 1.0,
+        alpha: float = 0.0,
+        mmd_weight: float = 0.0,
+        estimator: str = "f-kl",
+        seed: int = 0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        check_weights(RegularizerWeights(beta=beta, alpha=alpha, mmd_weight=mmd_weight))
+        if likelihood not in distributions.LIKELIHOODS:
+            raise ValueError(
+                f"Unknown likelihood {likelihood!r}; choose one of {distributions.LIKELIHOODS}."
+            )
+        if alpha > 0 and critic is None:
+            raise ValueError("alpha > 0 needs a critic t(x, z) to estimate the MI term.")
+        self.encoder, self.decoder, self.critic = encoder, decoder, critic
+        self.likelihood_name = likelihood
+        self.beta, self.alpha, self.mmd_weight = float(beta), float(alpha), float(mmd_weight)
+        self.estimator = get_estimator(estimator)
+        self.seed = int(seed)
+
+        self.image_shape = tuple(int(d) for d in encoder.input_shape[1:])
+        params = encoder.output_shape[-1]
+        if params % 2:
+            raise ValueError(f"The encoder must output 2 * latent_dim values, got {params}.")
+        self.latent_dim = params // 2
+        if tuple(decoder.input_shape[1:]) != (self.latent_dim,):
+            raise ValueError(
+                f"Decoder input {decoder.input_shape[1:]} != (latent_dim,) = ({self.latent_dim},)."
+            )
+        if tuple(decoder.output_shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"Decoder output {decoder.output_shape[1:]} != image shape {self.image_shape}."
+            )
+        if critic is not None and not critic.built:
+            critic.build((None, *self.image_shape), (None, self.latent_dim))
+        self.log_scale = (
+            self.add_weight(shape=(), initializer="zeros", name="log_scale")
+            if likelihood == "gaussian"
+            else None
+        )
+        self.prior = distributions.prior(self.latent_dim)
+        names = ["loss", "reconstruction", "kl"]
+        if mmd_weight > 0:
+            names.append("mmd")
+        if critic is not None:
+            names += ["mi", "critic_loss"]
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.critic_optimizer = None
+        self.built = True
+
+    # ---------------------------------------------------------------- inference API
+    def encode(self, x, training: bool = False) -> PosteriorParams:
+        """Mean and log-variance of q(z|x)."""
+        mean, log_var = tf.split(self.encoder(x, training=training), 2, axis=-1)
+        return PosteriorParams(mean, log_var)
+
+    def posterior(self, x, training: bool = False):
+        """q(z|x) as a TFP distribution."""
+        return distributions.posterior(*self.encode(x, training=training))
+
+    def decode(self, z, training: bool = False):
+        """p(x|z) as a TFP distribution."""
+        return distributions.likelihood(
+            self.likelihood_name, self.decoder(z, training=training), self.log_scale
+        )
+
+    def call(self, x, training: bool = False):
+        """E[x|z] at z = the posterior mean (a deterministic reconstruction)."""
+        mean, _ = self.encode(x, training=training)
+        params = self.decoder(mean, training=training)
+        return distributions.likelihood_mean(self.likelihood_name, params)
+
+    def sample(self, num: int, seed: int = 0) -> tf.Tensor:
+        """E[x|z] for z ~ p(z) (Figure 3)."""
+        z = tf.random.stateless_normal([num, self.latent_dim], seed=[seed, 0])
+        return distributions.likelihood_mean(self.likelihood_name, self.decoder(z))
+
+    # ---------------------------------------------------------------- objective
+    def _step(self) -> tf.Tensor:
+        optimizer = getattr(self, "optimizer", None)
+        return tf.cast(optimizer.iterations if optimizer is not None else 0, tf.int64)
+
+    def _noise(self, shape_local, stream: int):
+        """Stateless N(0, 1) noise drawn for the global batch; this replica's rows."""
+        replica, replicas = _replica_position()
+        batch = shape_local[0]
+        seed = tf.stack([tf.constant(self.seed * 1000 + stream, tf.int64), self._step()])
+        noise = tf.random.stateless_normal([batch * replicas, *shape_local[1:]], seed=seed)
+        return noise[replica * batch : (replica + 1) * batch]
+
+    def _permutation(self, batch):
+        replica, _ = _replica_position()
+        seed = tf.stack([tf.cast(self.seed * 1000 + 3 + 7919 * replica, tf.int64), self._step()])
+        return tf.argsort(tf.random.stateless_uniform([batch], seed=seed))
+
+    def compute_terms(self, x, training: bool = False) -> Terms:
+        """The objective's terms on one (per-replica) batch of images."""
+        mean, log_var = self.encode(x, training=training)
+        batch = tf.shape(mean)[0]
+        eps = self._noise([batch, self.latent_dim], stream=1)
+        z = mean + tf.exp(0.5 * log_var) * eps
+        q_z = distributions.posterior(mean, log_var)
+        reconstruction = -tf.reduce_mean(self.decode(z, training=training).log_prob(x))
+        kl = tf.reduce_mean(q_z.kl_divergence(self.prior))
+        loss = reconstruction + self.beta * kl
+        zero = tf.zeros((), dtype=loss.dtype)
+        divergence = zero
+        if self.mmd_weight > 0:
+            divergence = mmd(z, self._noise([batch, self.latent_dim], stream=2))
+            loss += self.mmd_weight * divergence
+        mi = critic_objective = zero
+        if self.critic is not None:
+            if self.estimator.uses_score_matrix:
+                estimate = self.estimator.fn(self.critic.score_matrix(x, z))
+            else:
+                scores = self.critic.joint_and_marginal(x, z, self._permutation(batch))
+                estimate = self.estimator.fn(*scores)
+            mi, critic_objective = estimate
+            loss -= self.alpha * critic_objective
+        return Terms(loss, reconstruction, kl, divergence, mi, critic_objective)
+
+    # ---------------------------------------------------------------- training
+    def compile(self, optimizer=None, critic_optimizer=None, **kwargs):
+        """Adam(1e-3) for encoder and decoder, Adam(1e-4) for the critic (Appendix D).
+
+        Both optimizers are built here, on their own variables, so that ``fit`` under a
+        ``tf.distribute`` strategy (call ``compile`` inside its scope) creates no variable
+        inside the traced step.
+        """
+        super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
+        critic_ids = {id(v) for v in self.critic.trainable_variables} if self.critic else set()
+        self._vae_variables = [v for v in self.trainable_variables if id(v) not in critic_ids]
+        self.optimizer.build(self._vae_variables)
+        if self.critic is not None:
+            self.critic_optimizer = keras.optimizers.get(
+                critic_optimizer or keras.optimizers.Adam(1e-4)
+            )
+            self.critic_optimizer.build(self.critic.trainable_variables)
+
+    def get_compile_config(self):
+        config = {"optimizer": keras.saving.serialize_keras_object(self.optimizer)}
+        if self.critic_optimizer is not None:
+            config["critic_optimizer"] = keras.saving.serialize_keras_object(
+                self.critic_optimizer
+            )
+        return config
+
+    def compile_from_config(self, config):
+        self.compile(
+            optimizer=keras.saving.deserialize_keras_object(config["optimizer"]),
+            critic_optimizer=(
+                keras.saving.deserialize_keras_object(config["critic_optimizer"])
+                if "critic_optimizer" in config
+                else None
+            ),
+        )
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    def _check_batch(self, x):
+        validation.check_image_shape(x.shape, self.image_shape)
+        if self.critic is not None:
+            validation.check_batch_size(x.shape[0], needs_pairs=True)
+            tf.debugging.assert_greater_equal(
+                tf.shape(x)[0],
+                2,
+                message="Batch of 1 example: too small to permute z for the MI critic. "
+                "Use a larger batch or drop_remainder=True.",
+            )
+        tf.debugging.assert_all_finite(
+            x, "Input images contain NaN or inf; clean the data (images in [0, 1])."
+        )
+
+    def _record(self, terms: Terms):
+        values = terms._asdict()
+        values["critic_loss"] = -terms.critic_objective
+        for name, tracker in self._trackers.items():
+            tracker.update_state(values[name])
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def train_step(self, data):
+        x = validation.image_batch(data)
+        self._check_batch(x)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape(persistent=self.critic is not None) as tape:
+            terms = self.compute_terms(x, training=True)
+            # Scaled inside the tape: apply_gradients sums over replicas.
+            vae_loss = terms.loss / replicas
+            critic_loss = -terms.critic_objective / replicas
+        grads = tape.gradient(vae_loss, self._vae_variables)
+        self.optimizer.apply_gradients(zip(grads, self._vae_variables, strict=True))
+        if self.critic is not None:
+            critic_vars = self.critic.trainable_variables
+            critic_grads = tape.gradient(critic_loss, critic_vars)
+            self.critic_optimizer.apply_gradients(zip(critic_grads, critic_vars, strict=True))
+        return self._record(terms)
+
+    def test_step(self, data):
+        x = validation.image_batch(data)
+        self._check_batch(x)
+        return self._record(self.compute_terms(x, training=False))
+
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """``keras.Model.fit``, after checking shapes, NaN/inf and batch size up front."""
+        validation.check_fit_inputs(x, batch_size, self.image_shape, self.critic is not None)
+        return super().fit(x, y, batch_size=batch_size, **kwargs)
+
+    # ---------------------------------------------------------------- serialization
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            encoder=keras.saving.serialize_keras_object(self.encoder),
+            decoder=keras.saving.serialize_keras_object(self.decoder),
+            critic=(
+                keras.saving.serialize_keras_object(self.critic) if self.critic else None
+            ),
+            likelihood=self.likelihood_name,
+            beta=self.beta,
+            alpha=self.alpha,
+            mmd_weight=self.mmd_weight,
+            estimator=self.estimator.name,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder", "critic"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def build_critic(units=None, activation: str = "relu") -> MLPCritic:
+    """The default critic: the authors' MLP on [flatten(x), z]."""
+    return MLPCritic(units or (1000, 400, 100), activation=activation, name="critic")

@@ -1,0 +1,83 @@
+"""The four methods as regularizer weights of one model (eq. 3, 6 and Appendix A).
+
+Every method minimises, per example,
+
+    -log p(x|z) + beta * KL(q(z|x) || p(z)) + mmd_weight * MMD(q(z), p(z)) - alpha * I_hat(x; z)
+
+* ``vae``: beta = 1, alpha = 0 (eq. 1).
+* ``beta-vae``: beta != 1 (Higgins et al.), alpha = 0; default beta = 4.
+* ``infovae``: Zhao et al.'s objective (Appendix A) with their weights a (``infovae_alpha``) and
+  lambda (``infovae_lambda``): beta = 1 - a and mmd_weight = a + lambda - 1. Defaults a = 0,
+  lambda = 1000, the MMD-VAE setting Zhao et al. recommend (the MMD is small, so its weight is
+  large).
+* ``infomax-vae``: beta = 1, alpha = 10 (Table 5), with a critic estimating I(x; z).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+METHODS = ("vae", "beta-vae", "infovae", "infomax-vae")
+
+
+@dataclass(frozen=True)
+class RegularizerWeights:
+    """Weights of the terms of the objective above."""
+
+    beta: float = 1.0
+    alpha: float = 0.0
+    mmd_weight: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def method_weights(
+    method: str,
+    *,
+    beta: float | None = None,
+    alpha: float | None = None,
+    infovae_alpha: float = 0.0,
+    infovae_lambda: float = 1000.0,
+) -> RegularizerWeights:
+    """Regularizer weights of a named method; ``beta``/``alpha`` override the defaults.
+
+    Raises:
+        ValueError: unknown method, or weights that contradict the method (a VAE with
+            alpha > 0 is an InfoMax-VAE; say so instead).
+    """
+    if method == "vae":
+        if (beta not in (None, 1.0)) or (alpha not in (None, 0.0)):
+            raise ValueError(
+                "'vae' has beta=1 and alpha=0; use --model beta-vae to change beta or "
+                "--model infomax-vae to add the mutual-information term."
+            )
+        weights = RegularizerWeights()
+    elif method == "beta-vae":
+        if alpha not in (None, 0.0):
+            raise ValueError("'beta-vae' has alpha=0; use 'infomax-vae' for an MI term.")
+        weights = RegularizerWeights(beta=4.0 if beta is None else beta)
+    elif method == "infovae":
+        if beta is not None or alpha is not None:
+            raise ValueError(
+                "'infovae' is set by its own weights: infovae_alpha (a) and infovae_lambda "
+                "(lambda), giving beta = 1 - a and mmd_weight = a + lambda - 1."
+            )
+        weights = RegularizerWeights(
+            beta=1.0 - infovae_alpha, mmd_weight=infovae_alpha + infovae_lambda - 1.0
+        )
+    elif method == "infomax-vae":
+        weights = RegularizerWeights(
+            beta=1.0 if beta is None else beta, alpha=10.0 if alpha is None else alpha
+        )
+    else:
+        raise ValueError(f"Unknown model {method!r}; choose one of {list(METHODS)}.")
+    check_weights(weights)
+    return weights
+
+
+def check_weights(weights: RegularizerWeights) -> None:
+    """Reject negative weights (eq. 3 requires alpha, beta >= 0)."""
+    for name, value in weights.as_dict().items():
+        if not value >= 0:  # also catches NaN
+            raise ValueError(f"{name} must be >= 0 (eq. 3), got {value}.")
