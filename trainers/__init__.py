@@ -1,0 +1,1 @@
+"""Command line and experiment definitions of tf-infomax."""
