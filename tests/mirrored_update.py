@@ -1,0 +1,76 @@
+"""Run in a fresh process: one SGD step of a model on 2 logical CPUs vs on one device.
+
+Prints a JSON line {"max_abs_diff": ..., "max_abs_update": ..., ...} for tests/test_distributed.py.
+Usage: python tests/mirrored_update.py METHOD
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from conftest import tiny_images, tiny_model  # noqa: E402
+
+
+def one_step(strategy, method, images, initial):
+    with strategy.scope():
+        model = tiny_model(method, track_mi=True)
+        model.set_weights(initial)
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.1), critic_optimizer=keras.optimizers.SGD(0.1)
+        )
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
+    logs = model.fit(dataset, epochs=1, verbose=0).history
+    return model, logs
+
+
+def main(method: str) -> None:
+    images = tiny_images(8)
+    initial = tiny_model(method, track_mi=True).get_weights()
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    single, single_logs = one_step(tf.distribute.OneDeviceStrategy("/cpu:0"), method, images, initial)
+    multi, multi_logs = one_step(mirrored, method, images, initial)
+
+    def vae_weights(model):
+        critic = {id(v) for v in model.critic.weights} if model.critic is not None else set()
+        return [v.numpy() for v in model.weights if id(v) not in critic]
+
+    def critic_weights(model):
+        return [v.numpy() for v in model.critic.weights]
+
+    def max_diff(a, b):
+        return max(float(np.max(np.abs(x - y))) for x, y in zip(a, b, strict=True))
+
+    initial_model = tiny_model(method, track_mi=True)
+    initial_model.set_weights(initial)
+    print(
+        json.dumps(
+            {
+                "replicas": mirrored.num_replicas_in_sync,
+                "vae_max_abs_diff": max_diff(vae_weights(single), vae_weights(multi)),
+                "vae_max_abs_update": max_diff(vae_weights(single), vae_weights(initial_model)),
+                "critic_max_abs_update": max_diff(
+                    critic_weights(multi), critic_weights(initial_model)
+                ),
+                "single_loss": single_logs["loss"][0],
+                "multi_loss": multi_logs["loss"][0],
+                "multi_logs": {k: v[0] for k, v in multi_logs.items()},
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
