@@ -40,7 +40,8 @@ def main(method: str) -> None:
     images = tiny_images(8)
     initial = tiny_model(method, track_mi=True).get_weights()
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    single, single_logs = one_step(tf.distribute.OneDeviceStrategy("/cpu:0"), method, images, initial)
+    one_device = tf.distribute.OneDeviceStrategy("/cpu:0")
+    single, single_logs = one_step(one_device, method, images, initial)
     multi, multi_logs = one_step(mirrored, method, images, initial)
 
     def vae_weights(model):

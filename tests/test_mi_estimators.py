@@ -97,7 +97,7 @@ def test_estimator_recovers_gaussian_mutual_information(name):
         with tf.GradientTape() as tape:
             loss = -bound(x, z).critic_objective
         grads = tape.gradient(loss, critic.trainable_variables)
-        optimizer.apply_gradients(zip(grads, critic.trainable_variables))
+        optimizer.apply_gradients(zip(grads, critic.trainable_variables, strict=True))
 
     xs, zs = _correlated_gaussians(STEPS[name] * BATCH, seed=1)
     for x, z in zip(np.split(xs, STEPS[name]), np.split(zs, STEPS[name]), strict=True):

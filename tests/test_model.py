@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import IMAGE_SHAPE, LATENT, tiny_images, tiny_model
 from tf_infomax import build_model
 from tf_infomax.models import METHODS, InfoMaxVAE, method_weights
+
+from conftest import IMAGE_SHAPE, LATENT, tiny_images, tiny_model
 
 EXPECTED_LOGS = {
     "vae": {"loss", "reconstruction", "kl"},
@@ -76,7 +77,10 @@ def test_mi_term_reaches_the_encoder(images):
     """With alpha > 0 the encoder gradient differs from the VAE's (Algorithm 1, line 6)."""
     grads = {}
     for alpha in (0.0, 10.0):
-        model = tiny_model("infomax-vae", alpha=alpha) if alpha else tiny_model("vae", track_mi=True)
+        if alpha:
+            model = tiny_model("infomax-vae", alpha=alpha)
+        else:
+            model = tiny_model("vae", track_mi=True)
         with tf.GradientTape() as tape:
             loss = model.compute_terms(images[:10], training=True).loss
         grads[alpha] = tape.gradient(loss, model.encoder.trainable_variables)[0].numpy()
@@ -117,9 +121,7 @@ def test_save_and_load_round_trips_weights_and_both_optimizers(tmp_path, images)
     assert isinstance(loaded, InfoMaxVAE)
     assert loaded.estimator.name == "dv" and loaded.alpha == model.alpha
     np.testing.assert_allclose(loaded.encode(images).mean, model.encode(images).mean, atol=1e-6)
-    np.testing.assert_allclose(
-        loaded.critic_optimizer.learning_rate.numpy(), 3e-4, rtol=1e-6
-    )
+    np.testing.assert_allclose(loaded.critic_optimizer.learning_rate.numpy(), 3e-4, rtol=1e-6)
     for mine, theirs in [
         (model.optimizer, loaded.optimizer),
         (model.critic_optimizer, loaded.critic_optimizer),

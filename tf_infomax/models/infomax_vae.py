@@ -224,9 +224,7 @@ class InfoMaxVAE(keras.Model):
     def get_compile_config(self):
         config = {"optimizer": keras.saving.serialize_keras_object(self.optimizer)}
         if self.critic_optimizer is not None:
-            config["critic_optimizer"] = keras.saving.serialize_keras_object(
-                self.critic_optimizer
-            )
+            config["critic_optimizer"] = keras.saving.serialize_keras_object(self.critic_optimizer)
         return config
 
     def compile_from_config(self, config):
@@ -297,9 +295,7 @@ class InfoMaxVAE(keras.Model):
         config.update(
             encoder=keras.saving.serialize_keras_object(self.encoder),
             decoder=keras.saving.serialize_keras_object(self.decoder),
-            critic=(
-                keras.saving.serialize_keras_object(self.critic) if self.critic else None
-            ),
+            critic=(keras.saving.serialize_keras_object(self.critic) if self.critic else None),
             likelihood=self.likelihood_name,
             beta=self.beta,
             alpha=self.alpha,
