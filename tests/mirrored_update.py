@@ -1,7 +1,7 @@
 """Run in a fresh process: one SGD step of a model on 2 logical CPUs vs on one device.
 
 Prints a JSON line {"max_abs_diff": ..., "max_abs_update": ..., ...} for tests/test_distributed.py.
-Usage: python tests/mirrored_update.py METHOD
+Usage: python tests/mirrored_update.py METHOD [--jit]  (--jit: XLA per-replica gradients)
 """
 
 from __future__ import annotations
@@ -24,25 +24,27 @@ sys.path.insert(0, os.path.dirname(__file__))
 from conftest import tiny_images, tiny_model  # noqa: E402
 
 
-def one_step(strategy, method, images, initial):
+def one_step(strategy, method, images, initial, jit_compile="auto"):
     with strategy.scope():
         model = tiny_model(method, track_mi=True)
         model.set_weights(initial)
         model.compile(
-            optimizer=keras.optimizers.SGD(0.1), critic_optimizer=keras.optimizers.SGD(0.1)
+            optimizer=keras.optimizers.SGD(0.1),
+            critic_optimizer=keras.optimizers.SGD(0.1),
+            jit_compile=jit_compile,
         )
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
     logs = model.fit(dataset, epochs=1, verbose=0).history
     return model, logs
 
 
-def main(method: str) -> None:
+def main(method: str, jit_compile: bool) -> None:
     images = tiny_images(8)
     initial = tiny_model(method, track_mi=True).get_weights()
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     one_device = tf.distribute.OneDeviceStrategy("/cpu:0")
     single, single_logs = one_step(one_device, method, images, initial)
-    multi, multi_logs = one_step(mirrored, method, images, initial)
+    multi, multi_logs = one_step(mirrored, method, images, initial, jit_compile=jit_compile)
 
     def vae_weights(model):
         critic = {id(v) for v in model.critic.weights} if model.critic is not None else set()
@@ -74,4 +76,4 @@ def main(method: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], jit_compile="--jit" in sys.argv[2:])

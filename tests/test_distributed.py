@@ -14,22 +14,27 @@ import pytest
 SCRIPT = Path(__file__).with_name("mirrored_update.py")
 
 
-def run_step(method: str) -> dict:
+def run_step(method: str, *flags: str) -> dict:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), method], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, str(SCRIPT), method, *flags],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("method", ["vae", "beta-vae"])
-def test_two_replicas_make_the_single_device_update(method):
+@pytest.mark.parametrize(("method", "flags"), [("vae", ()), ("beta-vae", ("--jit",))])
+def test_two_replicas_make_the_single_device_update(method, flags):
     # SGD, so a wrong loss scale (e.g. no division by num_replicas) changes the update 2x.
-    out = run_step(method)
+    # --jit: XLA compiles the per-replica gradients (the whole step cannot be compiled).
+    out = run_step(method, *flags)
     assert out["replicas"] == 2
     assert out["vae_max_abs_update"] > 1e-3
-    assert out["vae_max_abs_diff"] < 1e-6 * max(1.0, out["vae_max_abs_update"]) + 1e-6
+    assert out["vae_max_abs_diff"] < 1e-5
     assert out["multi_loss"] == pytest.approx(out["single_loss"], rel=1e-5)
 
 

@@ -22,6 +22,14 @@ class PosteriorParams(NamedTuple):
     log_var: tf.Tensor
 
 
+class Noise(NamedTuple):
+    """Random draws of one step: reparameterisation noise, prior samples, a permutation."""
+
+    epsilon: tf.Tensor
+    prior_samples: tf.Tensor
+    permutation: tf.Tensor
+
+
 class Terms(NamedTuple):
     """Batch means of the terms of the objective (eq. 3 and 6), on one replica."""
 
@@ -164,25 +172,33 @@ class InfoMaxVAE(keras.Model):
         optimizer = getattr(self, "optimizer", None)
         return tf.cast(optimizer.iterations if optimizer is not None else 0, tf.int64)
 
-    def _noise(self, shape_local, stream: int):
-        """Stateless N(0, 1) noise drawn for the global batch; this replica's rows."""
-        replica, replicas = _replica_position()
-        batch = shape_local[0]
-        seed = tf.stack([tf.constant(self.seed * 1000 + stream, tf.int64), self._step()])
-        noise = tf.random.stateless_normal([batch * replicas, *shape_local[1:]], seed=seed)
-        return noise[replica * batch : (replica + 1) * batch]
+    def draw_noise(self, batch, replica=None) -> Noise:
+        """Stateless noise for one replica's batch: its rows of noise drawn for the global batch.
 
-    def _permutation(self, batch):
-        replica, _ = _replica_position()
-        seed = tf.stack([tf.cast(self.seed * 1000 + 3 + 7919 * replica, tf.int64), self._step()])
-        return tf.argsort(tf.random.stateless_uniform([batch], seed=seed))
+        Seeded by (seed, stream, step), so one device and N replicas sample the same values
+        per example. Drawn outside any XLA cluster (XLA samples differently from the same seed).
+        ``replica`` is (replica id, number of replicas), by default the current replica context.
+        """
+        replica_id, replicas = replica if replica is not None else _replica_position()
+        step = self._step()
 
-    def compute_terms(self, x, training: bool = False) -> Terms:
+        def normal(stream):
+            seed = tf.stack([tf.constant(self.seed * 1000 + stream, tf.int64), step])
+            noise = tf.random.stateless_normal(
+                [batch * replicas, self.latent_dim], seed=seed, alg="philox"
+            )
+            return noise[replica_id * batch : (replica_id + 1) * batch]
+
+        seed = tf.stack([tf.cast(self.seed * 1000 + 3 + 7919 * replica_id, tf.int64), step])
+        permutation = tf.argsort(tf.random.stateless_uniform([batch], seed=seed, alg="philox"))
+        return Noise(epsilon=normal(1), prior_samples=normal(2), permutation=permutation)
+
+    def compute_terms(self, x, training: bool = False, noise: Noise | None = None) -> Terms:
         """The objective's terms on one (per-replica) batch of images."""
         mean, log_var = self.encode(x, training=training)
-        batch = tf.shape(mean)[0]
-        eps = self._noise([batch, self.latent_dim], stream=1)
-        z = mean + tf.exp(0.5 * log_var) * eps
+        if noise is None:
+            noise = self.draw_noise(tf.shape(mean)[0])
+        z = mean + tf.exp(0.5 * log_var) * noise.epsilon
         q_z = distributions.posterior(mean, log_var)
         reconstruction = -tf.reduce_mean(self.decode(z, training=training).log_prob(x))
         kl = tf.reduce_mean(q_z.kl_divergence(self.prior))
@@ -190,28 +206,36 @@ class InfoMaxVAE(keras.Model):
         zero = tf.zeros((), dtype=loss.dtype)
         divergence = zero
         if self.mmd_weight > 0:
-            divergence = mmd(z, self._noise([batch, self.latent_dim], stream=2))
+            divergence = mmd(z, noise.prior_samples)
             loss += self.mmd_weight * divergence
         mi = critic_objective = zero
         if self.critic is not None:
             if self.estimator.uses_score_matrix:
                 estimate = self.estimator.fn(self.critic.score_matrix(x, z))
             else:
-                scores = self.critic.joint_and_marginal(x, z, self._permutation(batch))
+                scores = self.critic.joint_and_marginal(x, z, noise.permutation)
                 estimate = self.estimator.fn(*scores)
             mi, critic_objective = estimate
             loss -= self.alpha * critic_objective
         return Terms(loss, reconstruction, kl, divergence, mi, critic_objective)
 
     # ---------------------------------------------------------------- training
-    def compile(self, optimizer=None, critic_optimizer=None, **kwargs):
+    def compile(self, optimizer=None, critic_optimizer=None, jit_compile="auto", **kwargs):
         """Adam(1e-3) for encoder and decoder, Adam(1e-4) for the critic (Appendix D).
 
         Both optimizers are built here, on their own variables, so that ``fit`` under a
         ``tf.distribute`` strategy (call ``compile`` inside its scope) creates no variable
-        inside the traced step.
+        inside the traced step. ``jit_compile=True`` under a multi-replica strategy, where XLA
+        cannot compile the whole step, compiles the per-replica loss and gradient computation
+        instead and applies the gradients outside it.
         """
-        super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self._jit_gradients = jit_compile is True and replicas > 1
+        if self._jit_gradients:
+            jit_compile = False
+        super().compile(
+            optimizer=optimizer or keras.optimizers.Adam(1e-3), jit_compile=jit_compile, **kwargs
+        )
         critic_ids = {id(v) for v in self.critic.trainable_variables} if self.critic else set()
         self._vae_variables = [v for v in self.trainable_variables if id(v) not in critic_ids]
         self.optimizer.build(self._vae_variables)
@@ -220,6 +244,7 @@ class InfoMaxVAE(keras.Model):
                 critic_optimizer or keras.optimizers.Adam(1e-4)
             )
             self.critic_optimizer.build(self.critic.trainable_variables)
+        self._compiled_gradients = tf.function(self._gradients, jit_compile=True)
 
     def get_compile_config(self):
         config = {"optimizer": keras.saving.serialize_keras_object(self.optimizer)}
@@ -262,20 +287,29 @@ class InfoMaxVAE(keras.Model):
             tracker.update_state(values[name])
         return {name: tracker.result() for name, tracker in self._trackers.items()}
 
-    def train_step(self, data):
-        x = validation.image_batch(data)
-        self._check_batch(x)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    def _gradients(self, x, noise, replicas):
+        """Terms and gradients of one replica's batch; losses scaled inside the tape."""
         with tf.GradientTape(persistent=self.critic is not None) as tape:
-            terms = self.compute_terms(x, training=True)
+            terms = self.compute_terms(x, training=True, noise=noise)
             # Scaled inside the tape: apply_gradients sums over replicas.
             vae_loss = terms.loss / replicas
             critic_loss = -terms.critic_objective / replicas
         grads = tape.gradient(vae_loss, self._vae_variables)
+        critic_grads = (
+            tape.gradient(critic_loss, self.critic.trainable_variables) if self.critic else []
+        )
+        return terms, grads, critic_grads
+
+    def train_step(self, data):
+        x = validation.image_batch(data)
+        self._check_batch(x)
+        replica_id, replicas = _replica_position()
+        noise = self.draw_noise(tf.shape(x)[0], (replica_id, replicas))
+        gradients = self._compiled_gradients if self._jit_gradients else self._gradients
+        terms, grads, critic_grads = gradients(x, noise, replicas)
         self.optimizer.apply_gradients(zip(grads, self._vae_variables, strict=True))
         if self.critic is not None:
             critic_vars = self.critic.trainable_variables
-            critic_grads = tape.gradient(critic_loss, critic_vars)
             self.critic_optimizer.apply_gradients(zip(critic_grads, critic_vars, strict=True))
         return self._record(terms)
 
