@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ from trainers import cli
 from conftest import IMAGE_SHAPE, LATENT, tiny_images, tiny_model
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 
 
@@ -322,3 +324,20 @@ def test_cli_exports_a_run_directory(tmp_path, capsys):
     x = tiny_images(3)
     out = tf.saved_model.load(str(base / "2")).signatures["serving_default"](images=x)
     np.testing.assert_allclose(out["mean"], encodings(model, x)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_request_bodies_of_export_make_request(exported, server):
+    """The bodies export/README.md tells users to build are answered alike in both formats."""
+    spec = importlib.util.spec_from_file_location("make_request", ROOT / "export/make_request.py")
+    make_request = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_request)
+    model, _ = exported
+    raw = make_request.raw_images(2, IMAGE_SHAPE)
+    expected = encodings(model, raw / np.float32(255))[0]
+    for signature in ("serving_default", "serving_uint8", "sample"):
+        row = server.predict(make_request.build_body(raw, signature, "row", seed=3))
+        col = server.predict(make_request.build_body(raw, signature, "columnar", seed=3))
+        np.testing.assert_allclose([r["mean"] for r in row["predictions"]], expected, atol=1e-5)
+        np.testing.assert_allclose(col["outputs"]["mean"], expected, atol=1e-5)
+        if signature == "sample":
+            np.testing.assert_allclose([r["z"] for r in row["predictions"]], col["outputs"]["z"])
