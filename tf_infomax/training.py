@@ -207,6 +207,7 @@ def train(
         train_ds,
         epochs=config.epochs,
         validation_data=validation,
+        shuffle=False,  # the pipeline shuffles with the config's seed
         verbose=verbose,
         callbacks=[
             keras.callbacks.BackupAndRestore(str(out / "backup")),

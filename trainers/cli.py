@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ("train", "evaluate", "export")
+COMMANDS = ("train", "evaluate", "export", "reproduce", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,132 @@
+"""Run a paper experiment end to end: train every run, evaluate it, collect rows into JSON.
+
+Every step is resumable: finished trainings and evaluations are skipped, an interrupted
+training continues from its last epoch (BackupAndRestore), and the results JSON is rewritten
+after each run so partial studies keep their numbers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from pathlib import Path
+
+from tf_infomax.training import HISTORY_FILE, MODEL_FILE, TrainConfig, train
+
+ROW_METRICS = (
+    "log_likelihood",
+    "mutual_information",
+    "mutual_information_aggregate",
+    "kl",
+    "kl_aggregate_prior",
+    "active_units",
+    "probe_accuracy",
+)
+
+
+def experiment_configs(experiment: str, smoke: bool = False) -> dict[str, TrainConfig]:
+    """Run name -> TrainConfig of ``trainers/experiments/<experiment>.py``."""
+    try:
+        module = importlib.import_module(f"trainers.experiments.{experiment}")
+    except ModuleNotFoundError as error:
+        if error.name != f"trainers.experiments.{experiment}":
+            raise
+        folder = Path(__file__).parent / "experiments"
+        names = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+        raise ValueError(f"Unknown experiment {experiment!r}; choose one of {names}.") from None
+    return module.get_config(smoke=smoke)
+
+
+def _value(entry):
+    """A metric's headline value(s) from metrics.json."""
+    if isinstance(entry, dict) and "value" in entry:
+        return entry["value"]
+    if isinstance(entry, dict):
+        return {k: _value(v) for k, v in entry.items() if isinstance(v, dict) and "value" in v}
+    return entry
+
+
+def make_row(name: str, config: TrainConfig, run_dir: Path) -> dict:
+    """One results row: the run's config, training record and metrics with their settings."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    history = json.loads((run_dir / HISTORY_FILE).read_text())
+    row = {
+        "run": name,
+        "model": config.model,
+        "arch": config.arch,
+        "decoder_layers": config.decoder_layers or 4,
+        "latent_dim": config.latent_dim,
+        "seed": config.seed,
+        "epochs": len(history.get("epoch", [])),
+        "train_examples": config.limit,
+        "train_wall_time_s": round(sum(history.get("wall_time_s", [])), 1),
+        "final_train_loss": history["loss"][-1] if history.get("loss") else None,
+        "config": config.to_dict(),
+    }
+    for key in ROW_METRICS:
+        row[key] = _value(metrics.get(key))
+    row["evaluation"] = {k: v for k, v in metrics.items() if k not in ROW_METRICS}
+    row["metric_settings"] = {
+        k: {s: v for s, v in metrics[k].items() if s != "value"}
+        for k in ROW_METRICS
+        if isinstance(metrics.get(k), dict)
+    }
+    return row
+
+
+def run_study(
+    experiment: str,
+    root: str | Path,
+    *,
+    evaluation=None,
+    smoke: bool = False,
+    results: str | Path | None = None,
+    only: list[str] | None = None,
+    verbose: str | int = "auto",
+) -> list[dict]:
+    """Train and evaluate every run of an experiment under ``root``; write rows to ``results``.
+
+    Args:
+        experiment: module name in ``trainers/experiments``.
+        root: folder of the run directories (one per run name).
+        evaluation: ``EvaluationConfig`` (default: ``EvaluationConfig()``).
+        smoke: the experiment's tiny variant.
+        results: JSON file of the rows, rewritten after every run; rows of other experiments
+            and of this experiment's runs not redone now are kept.
+        only: run names to run (default all).
+    """
+    from tf_infomax.metrics.evaluate import EvaluationConfig, evaluate_run
+
+    evaluation = evaluation or EvaluationConfig()
+    configs = experiment_configs(experiment, smoke)
+    unknown = sorted(set(only or []) - set(configs))
+    if unknown:
+        raise ValueError(f"Unknown runs {unknown}; {experiment} has {sorted(configs)}.")
+    root = Path(root)
+    results_path = Path(results) if results else None
+    kept, others = {}, []
+    if results_path and results_path.exists():
+        for row in json.loads(results_path.read_text()):
+            if row.get("experiment") == experiment and row["run"] in configs:
+                kept[row["run"]] = row
+            elif row.get("experiment") != experiment:
+                others.append(row)
+    for name, config in configs.items():
+        if only and name not in only:
+            continue
+        run_dir = root / name
+        started = time.perf_counter()
+        if not (run_dir / MODEL_FILE).exists() or (run_dir / "backup").exists():
+            print(f"[{experiment}] training {name}", flush=True)
+            train(config, run_dir, verbose=verbose)
+        if not (run_dir / "metrics.json").exists():
+            print(f"[{experiment}] evaluating {name}", flush=True)
+            evaluate_run(run_dir, evaluation)
+        kept[name] = {"experiment": experiment, **make_row(name, config, run_dir)}
+        print(f"[{experiment}] {name} done in {time.perf_counter() - started:.0f}s", flush=True)
+        if results_path:
+            rows = others + [kept[n] for n in configs if n in kept]
+            results_path.parent.mkdir(parents=True, exist_ok=True)
+            results_path.write_text(json.dumps(rows, indent=1) + "\n")
+    return [kept[n] for n in configs if n in kept]
