@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
         export_dir = export_encoder(model, pathlib.Path(tmp) / "encoder")
         for batch in args.batch_sizes:
             # Fewer repeats for big batches: about the same total work per batch size.
-            repeats = max(20, args.repeats // max(1, batch // 16))
+            repeats = max(50, args.repeats // max(1, batch // 16))
             calls = variants(model.encoder, export_dir, batch)
             timings = time_round_robin(calls, repeats, args.warmup)
             for timing in timings.values():

@@ -94,7 +94,11 @@ def _noise(seed: tf.Tensor, batch: tf.Tensor, latent_dim: int) -> tf.Tensor:
         tf.maximum(seed, 0),
         fn_output_signature=tf.float32,
     )
-    fresh = tf.random.normal([batch, latent_dim])
+    # seed = seed2 = 0: the kernel seeds itself at random, so fresh noise differs between
+    # server processes even if a global seed was set when the signature was traced.
+    fresh = tf.raw_ops.RandomStandardNormal(
+        shape=tf.stack([batch, latent_dim]), dtype=tf.float32, seed=0, seed2=0
+    )
     return tf.where(seed[:, None] >= 0, seeded, fresh)
 
 
