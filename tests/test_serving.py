@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -209,51 +208,74 @@ def test_rest_bad_requests(server, body, match):
 
 
 # ---------------------------------------------------------------- as a user would: fresh processes
-def test_loads_with_tensorflow_only_in_a_fresh_process(exported):
-    model, path = exported
-    x = tiny_images(4)
-    script = textwrap.dedent(
-        f"""
-        import json, sys
-        for name in ("tensorflow_probability", "tf_infomax", "keras", "tf_keras"):
-            sys.modules[name] = None  # any import of these now fails
-        import numpy as np, tensorflow as tf
-        m = tf.saved_model.load({str(path)!r})
-        x = np.asarray(json.loads(sys.stdin.read()), np.float32)
-        encoded = m.signatures["serving_default"](images=x)
-        out = {{k: v.numpy().tolist() for k, v in encoded.items()}}
-        z = m.signatures["sample"](images=x, seed=tf.constant([1, 2, 3, 4], tf.int64))["z"]
-        out["z"] = z.numpy().tolist()
-        print(json.dumps(out))
-        """
+FRESH_IMAGES, CLI_IMAGES, SEEDS = tiny_images(4), tiny_images(2), (1, 2, 3, 4)
+TF_ONLY = """
+import json, sys
+for name in ("tensorflow_probability", "tf_infomax", "keras", "tf_keras"):
+    sys.modules[name] = None  # any import of these now fails
+import numpy as np, tensorflow as tf
+m = tf.saved_model.load(sys.argv[1])
+x = np.asarray(json.loads(sys.argv[2]), np.float32)
+out = {k: v.numpy().tolist() for k, v in m.signatures["serving_default"](images=x).items()}
+seed = tf.constant(json.loads(sys.argv[3]), tf.int64)
+out["z"] = m.signatures["sample"](images=x, seed=seed)["z"].numpy().tolist()
+print(json.dumps(out))
+"""
+
+
+class Background:
+    """Commands started at once (each imports TensorFlow: slow on a busy machine)."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.procs = folder, {}
+
+    def start(self, name: str, args: list) -> None:
+        out, err = (self.folder / f"{name}.out", self.folder / f"{name}.err")
+        with out.open("w") as stdout, err.open("w") as stderr:
+            cmd = list(map(str, args))
+            self.procs[name] = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, env=ENV)
+
+    def result(self, name: str) -> tuple[str, str]:
+        code = self.procs[name].wait(timeout=180)
+        out, err = ((self.folder / f"{name}.{k}").read_text() for k in ("out", "err"))
+        assert code == 0, err[-2000:]
+        return out, err
+
+
+@pytest.fixture(scope="module", autouse=True)
+def background(exported, tmp_path_factory):
+    """Start the fresh-process commands before the in-process tests run."""
+    _, path = exported
+    jobs = Background(tmp_path_factory.mktemp("background"))
+    jobs.start(
+        "tf_only",
+        [sys.executable, "-c", TF_ONLY, path, json.dumps(FRESH_IMAGES.tolist()), list(SEEDS)],
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        input=json.dumps(x.tolist()),
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
+    jobs.start("show", [BIN / "saved_model_cli", "show", "--all", "--dir", path])
+    run = ["run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default"]
+    images = f"images={CLI_IMAGES.tolist()}"
+    jobs.start(
+        "run", [BIN / "saved_model_cli", *run, "--input_exprs", images, "--outdir", jobs.folder]
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    mean, log_var = encodings(model, x)
+    yield jobs
+    for proc in jobs.procs.values():
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_loads_with_tensorflow_only_in_a_fresh_process(exported, background):
+    model, _ = exported
+    out, _ = background.result("tf_only")
+    out = json.loads(out.strip().splitlines()[-1])
+    mean, log_var = encodings(model, FRESH_IMAGES)
     np.testing.assert_allclose(out["mean"], mean, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out["log_var"], log_var, rtol=1e-5, atol=1e-6)
-    eps = np.stack([tf.random.stateless_normal([LATENT], seed=[s, 0]) for s in (1, 2, 3, 4)])
+    eps = np.stack([tf.random.stateless_normal([LATENT], seed=[s, 0]) for s in SEEDS])
     np.testing.assert_allclose(out["z"], mean + np.exp(0.5 * log_var) * eps, atol=1e-5)
 
 
-def test_saved_model_cli_show_and_run(exported, tmp_path):
-    model, path = exported
-    show = subprocess.run(
-        [BIN / "saved_model_cli", "show", "--all", "--dir", path],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-    )
-    assert show.returncode == 0, show.stderr[-2000:]
+def test_saved_model_cli_show(background):
+    show, _ = background.result("show")
     for text in (
         "signature_def['serving_default']",
         "signature_def['sample']",
@@ -267,34 +289,17 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
         "dtype: DT_UINT8",
         "Method name is: tensorflow/serving/predict",
     ):
-        assert text in show.stdout, text
-    assert "DT_INVALID" not in show.stdout.split("signature_def['sample']")[1]
+        assert text in show, text
+    assert "DT_INVALID" not in show.split("signature_def['sample']")[1]
 
-    x = tiny_images(2)
-    run = subprocess.run(
-        [
-            BIN / "saved_model_cli",
-            "run",
-            "--dir",
-            path,
-            "--tag_set",
-            "serve",
-            "--signature_def",
-            "serving_default",
-            "--input_exprs",
-            f"images={x.tolist()}",
-            "--outdir",
-            tmp_path,
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
+
+def test_saved_model_cli_run(exported, background):
+    background.result("run")
+    mean, log_var = encodings(exported[0], CLI_IMAGES)
+    np.testing.assert_allclose(np.load(background.folder / "mean.npy"), mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.load(background.folder / "log_var.npy"), log_var, rtol=1e-5, atol=1e-6
     )
-    assert run.returncode == 0, run.stderr[-2000:]
-    mean, log_var = encodings(model, x)
-    np.testing.assert_allclose(np.load(tmp_path / "mean.npy"), mean, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(np.load(tmp_path / "log_var.npy"), log_var, rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------- command line
