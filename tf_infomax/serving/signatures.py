@@ -76,6 +76,7 @@ def _posterior(encoder: keras.Model, images: tf.Tensor) -> dict[str, tf.Tensor]:
 
 def _noise(seed: tf.Tensor, batch: tf.Tensor, latent_dim: int) -> tf.Tensor:
     """N(0, I) rows: stateless from ``seed[i]`` where it is >= 0, fresh noise elsewhere."""
+    seed = tf.reshape(seed, [-1])  # a scalar fed past the signature (gRPC) counts as one seed
     check = tf.debugging.Assert(
         tf.logical_or(tf.equal(tf.size(seed), 0), tf.equal(tf.size(seed), batch)),
         ["seed must hold one integer per image, or none; got sizes (seed, images):",
