@@ -128,7 +128,7 @@ def test_mocked_pipeline(name, tmp_path, monkeypatch):
     else:  # uniform random mock pixels in 0..255: scaled by 1/255, not clipped
         assert 0.4 < all_x.mean() < 0.6 and len(np.unique(all_x)) > 50
         if name != "celeb_a":  # celeb_a's resize smooths the noise
-            assert all_x.max() == 1.0
+            assert all_x.max() > 0.95
             np.testing.assert_allclose(all_x * 255, np.round(all_x * 255), atol=1e-4)
     assert set(np.unique(np.concatenate([x for x, _ in binar]))) == {0.0, 1.0}
 
