@@ -83,3 +83,21 @@ def test_unknown_names_are_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--model", "vae-gan", "--out", "x"])
     assert "invalid choice: 'vae-gan'" in capsys.readouterr().err
+
+
+def test_diverged_training_stops_with_a_clear_error_and_saves_nothing(tmp_path):
+    from tf_infomax.training import TrainConfig, TrainingDivergedError, train
+
+    config = TrainConfig(
+        model="vae",
+        dataset="sklearn_digits",
+        latent_dim=3,
+        limit=300,
+        batch_size=50,
+        epochs=2,
+        validation_limit=0,
+        learning_rate=1e30,
+    )
+    with pytest.raises(TrainingDivergedError, match="loss became NaN/inf at epoch 1"):
+        train(config, tmp_path, verbose=0)
+    assert not (tmp_path / "model.keras").exists()

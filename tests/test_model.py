@@ -206,3 +206,24 @@ def test_bad_configuration_names_the_problem(kwargs, message):
     kwargs = {"method": "infomax-vae", "image_shape": IMAGE_SHAPE, "latent_dim": LATENT} | kwargs
     with pytest.raises(ValueError, match=message):
         build_model(kwargs.pop("method"), **kwargs)
+
+
+def test_log_variance_floor_and_bounded_critic_keep_training_finite(images):
+    """Guards against the divergence seen with alpha = 10 (variances -> 0, scores -> inf)."""
+    model = tiny_model("infomax-vae")
+    last = model.encoder.layers[-1]
+    kernel, bias = last.get_weights()
+    bias[LATENT:] = -500.0  # raw log-variances far below the floor
+    last.set_weights([kernel, bias])
+    assert float(tf.reduce_min(model.encode(images).log_var)) == pytest.approx(-10.0)
+    for var in model.critic.trainable_variables:
+        var.assign(var * 1e4)
+    noise = model.draw_noise(10)
+    z = model.encode(images[:10]).mean
+    joint, marginal = model.critic.joint_and_marginal(images[:10], z, noise.permutation)
+    assert float(tf.reduce_max(tf.abs(tf.concat([joint, marginal], 0)))) <= 20.0
+    assert np.isfinite(float(model.compute_terms(images[:10]).loss))
+    unbounded = tiny_model("infomax-vae")
+    unbounded.min_log_var = None
+    unbounded.encoder.layers[-1].set_weights([kernel, bias])
+    assert float(tf.reduce_min(unbounded.encode(images).log_var)) < -400

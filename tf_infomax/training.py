@@ -92,6 +92,27 @@ def load_model(run_dir: str | Path) -> InfoMaxVAE:
         ) from error
 
 
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or inf; the model was not saved."""
+
+
+class _StopOnDivergence(keras.callbacks.Callback):
+    """Stops at the first non-finite loss, so no NaN model is ever saved as finished."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch, self.where = 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.where = (self.epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+
 class _HistoryWriter(keras.callbacks.Callback):
     """Rewrites history.json after every epoch, so partial runs keep their logs."""
 
@@ -203,6 +224,7 @@ def train(
     if history_path.exists() and not previous:
         history_path.unlink()
     started = time.perf_counter()
+    divergence = _StopOnDivergence()
     model.fit(
         train_ds,
         epochs=config.epochs,
@@ -212,10 +234,18 @@ def train(
         callbacks=[
             keras.callbacks.BackupAndRestore(str(out / "backup")),
             keras.callbacks.TensorBoard(str(out / "logs")),
+            divergence,
             _HistoryWriter(history_path, previous),
             *(callbacks or []),
         ],
     )
+    if divergence.where is not None:
+        epoch, batch = divergence.where
+        raise TrainingDivergedError(
+            f"Training diverged: the loss became NaN/inf at epoch {epoch}, batch {batch}. "
+            f"Nothing was saved as finished; {out / 'backup'} holds the last completed epoch. "
+            "Lower --learning-rate or --alpha, or check the data, and re-run."
+        )
     history = json.loads(history_path.read_text()) if history_path.exists() else {}
     history.setdefault("wall_time_s", []).append(time.perf_counter() - started)
     history_path.write_text(json.dumps(history, indent=1))
