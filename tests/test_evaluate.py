@@ -1,0 +1,93 @@
+"""evaluate_model: every metric and figure on a tiny model; the same numbers after reloading."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_infomax.metrics import METRICS, EvaluationConfig, evaluate_model
+
+from conftest import tiny_images, tiny_model
+
+SETTINGS = {"split", "num_examples", "seed", "time_s"}
+
+
+def labelled(n: int, seed: int, batch: int = 50) -> tf.data.Dataset:
+    images = tiny_images(n, seed)
+    labels = (images.mean(axis=(1, 2, 3)) > 0.5).astype(np.int64)
+    return tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    model = tiny_model("infomax-vae")
+    model.compile()
+    model.fit(tiny_images(200, 1), batch_size=50, epochs=2, verbose=0)
+    return model
+
+
+def test_all_metrics_and_figures_are_recorded_with_their_settings(trained, tmp_path):
+    config = EvaluationConfig.tiny(limit=120, train_limit=150, iw_samples=8)
+    results = evaluate_model(
+        trained, labelled(160, 2), labelled(200, 3), config, figures_dir=tmp_path / "figures"
+    )
+    assert set(METRICS) <= set(results)
+    for name in METRICS:
+        assert set(results[name]) >= SETTINGS, name
+        assert results[name]["num_examples"] == 120 and results[name]["split"] == "test"
+    assert 0 <= results["active_units"]["value"] <= 3
+    assert results["active_units"]["threshold"] == 0.01
+    assert len(results["active_units"]["variances"]) == 3
+    assert results["kl"]["value"] > 0
+    aggregate = results["mutual_information_aggregate"]
+    assert 0 <= aggregate["value"] <= aggregate["log_n"] + 1e-6
+    assert aggregate["log_n"] == pytest.approx(np.log(120), abs=1e-6)
+    assert aggregate["kl_posterior_prior_monte_carlo"] == pytest.approx(
+        aggregate["value"] + results["kl_aggregate_prior"]["value"]
+    )
+    assert results["mutual_information"]["bound"] == "f-kl"
+    assert results["mutual_information"]["steps"] == config.mi_steps
+    likelihood = results["log_likelihood"]
+    assert likelihood["num_samples"] == 8 and likelihood["value"] >= likelihood["elbo"] - 0.5
+    probes = results["probe_accuracy"]
+    assert set(probes["value"]) == {"linear", "mlp"} and probes["num_train"] == 150
+    assert all(0.0 <= v <= 1.0 for v in probes["value"].values())
+    paths = results["figures"]["paths"]
+    assert set(paths) == {
+        "aggregate_posterior",
+        "latent_codes",
+        "samples",
+        "reconstructions",
+        "traversals",
+    }
+    for path in map(Path, paths.values()):
+        assert path.parent == tmp_path / "figures" and path.suffix == ".png"
+        assert 1_000 < path.stat().st_size < 300_000  # small PNGs
+    assert results["evaluation"]["config"]["iw_samples"] == 8
+    json.dumps(results)  # every value is JSON-serialisable
+
+
+def test_reloaded_model_gives_the_same_metrics(trained, tmp_path):
+    config = EvaluationConfig.tiny(
+        limit=100, iw_samples=4, metrics=tuple(m for m in METRICS if m != "probe_accuracy")
+    )
+    live = evaluate_model(trained, labelled(100, 4), labelled(200, 5), config)
+    trained.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    again = evaluate_model(reloaded, labelled(100, 4), labelled(200, 5), config)
+    for name in config.metrics:
+        assert again[name]["value"] == pytest.approx(live[name]["value"], rel=1e-4, abs=1e-5), name
+
+
+def test_unknown_metric_and_missing_train_data_are_rejected(trained):
+    with pytest.raises(ValueError, match="Unknown metrics"):
+        EvaluationConfig(metrics=("fid",))
+    with pytest.raises(ValueError, match="need train_data"):
+        evaluate_model(trained, labelled(20, 6), None, EvaluationConfig.tiny())
+    only_au = EvaluationConfig.tiny(metrics=("active_units",))
+    assert "active_units" in evaluate_model(trained, labelled(20, 6), None, only_au)

@@ -1,0 +1,105 @@
+"""Classification probes on frozen latent codes (Section 6.2, Table 7; Section 6.3).
+
+The codes are posterior means E_q[z|x]. A probe is trained on the codes of the training split
+and scored on those of the evaluation split; features are standardised with the training
+statistics. Two probes:
+
+* ``linear``: multinomial logistic regression ("a network without any hidden layers", 6.3);
+* ``mlp``: Table 7's classifier, FC 1000-500-100 ReLU then softmax, trained with Adam and early
+  stopping on 10% of the training codes.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+TABLE7_UNITS = (1000, 500, 100)
+
+
+class ProbeResult(NamedTuple):
+    """Test accuracy of a probe, its training accuracy, and how it was trained."""
+
+    accuracy: float
+    train_accuracy: float
+    iterations: int
+    converged: bool
+    time_s: float
+
+
+def _fit_and_score(
+    classifier, train_codes, train_labels, test_codes, test_labels, max_iter, threads
+):
+    started = time.perf_counter()
+    model = make_pipeline(StandardScaler(), classifier)
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(threads):
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(np.asarray(train_codes), np.asarray(train_labels))
+    iterations = int(np.max(getattr(classifier, "n_iter_", 0)))
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return ProbeResult(
+        accuracy=float(model.score(test_codes, test_labels)),
+        train_accuracy=float(model.score(train_codes, train_labels)),
+        iterations=iterations,
+        converged=converged and iterations < max_iter,
+        time_s=round(time.perf_counter() - started, 3),
+    )
+
+
+def linear_probe(
+    train_codes: np.ndarray,
+    train_labels: np.ndarray,
+    test_codes: np.ndarray,
+    test_labels: np.ndarray,
+    *,
+    max_iter: int = 1000,
+    seed: int = 0,
+    threads: int | None = 1,
+) -> ProbeResult:
+    """Accuracy of multinomial logistic regression (L2, C = 1, L-BFGS) on the codes.
+
+    ``threads`` caps BLAS/OpenMP threads while fitting (``None``: no cap). One thread was 7-15x
+    faster than two on a busy 2-core machine next to TensorFlow's thread pools.
+    """
+    classifier = LogisticRegression(max_iter=max_iter, random_state=seed)
+    args = (train_codes, train_labels, test_codes, test_labels)
+    return _fit_and_score(classifier, *args, max_iter, threads)
+
+
+def mlp_probe(
+    train_codes: np.ndarray,
+    train_labels: np.ndarray,
+    test_codes: np.ndarray,
+    test_labels: np.ndarray,
+    *,
+    hidden_units: Sequence[int] = TABLE7_UNITS,
+    max_epochs: int = 50,
+    batch_size: int = 100,
+    seed: int = 0,
+    threads: int | None = 1,
+) -> ProbeResult:
+    """Accuracy of Table 7's MLP (ReLU, Adam 1e-3, early stopping after 5 flat epochs)."""
+    classifier = MLPClassifier(
+        hidden_layer_sizes=tuple(hidden_units),
+        activation="relu",
+        solver="adam",
+        learning_rate_init=1e-3,
+        batch_size=batch_size,
+        max_iter=max_epochs,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        random_state=seed,
+    )
+    args = (train_codes, train_labels, test_codes, test_labels)
+    return _fit_and_score(classifier, *args, max_epochs, threads)
