@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from tf_infomax.models.infomax_vae import InfoMaxVAE, build_critic
 from tf_infomax.models.methods import method_weights
-from tf_infomax.networks.registry import build_networks
+from tf_infomax.networks.registry import build_networks, default_critic_units
 
 
 def build_model(
@@ -36,7 +36,8 @@ def build_model(
         decoder_layers: hidden layers of the generative net (Tables 2-3).
         estimator: MI bound used by the critic.
         beta, alpha, infovae_alpha, infovae_lambda: see ``methods.method_weights``.
-        critic_units: hidden widths of the critic MLP (default 1000, 400, 100).
+        critic_units: hidden widths of the critic MLP (default: the authors' for ``arch``,
+            ``tf_infomax.networks.default_critic_units``).
         track_mi: give methods without an MI term a critic too, so MI is logged while training
             (it does not change their objective).
         likelihood: ``bernoulli`` or ``gaussian``.
@@ -50,7 +51,8 @@ def build_model(
         infovae_lambda=infovae_lambda,
     )
     encoder, decoder = build_networks(arch, tuple(image_shape), latent_dim, decoder_layers)
-    critic = build_critic(critic_units) if (weights.alpha > 0 or track_mi) else None
+    units = critic_units or default_critic_units(arch)
+    critic = build_critic(units) if (weights.alpha > 0 or track_mi) else None
     return InfoMaxVAE(
         encoder,
         decoder,

@@ -41,6 +41,16 @@ class Terms(NamedTuple):
     critic_objective: tf.Tensor
 
 
+def _decoder_shapes(decoder, latent_dim: int, image_shape: tuple) -> tuple[tuple, tuple]:
+    """(z shape, output shape) of a decoder z -> params or of an autoregressive (z, x) -> params."""
+    if not getattr(decoder, "conditions_on_x", False):
+        return tuple(decoder.input_shape[1:]), tuple(decoder.output_shape[1:])
+    z_shape = (None, int(getattr(decoder, "latent_dim", latent_dim)))
+    if not decoder.built:
+        decoder.build(z_shape, (None, *image_shape))
+    return z_shape[1:], tuple(decoder.compute_output_shape(z_shape, (None, *image_shape))[1:])
+
+
 def _replica_position() -> tuple[tf.Tensor | int, int]:
     """(replica id, number of replicas) of the current replica context."""
     context = tf.distribute.get_replica_context()
@@ -68,7 +78,10 @@ class InfoMaxVAE(keras.Model):
 
     Args:
         encoder: model mapping images (B, H, W, C) to (B, 2 * latent_dim): mean, log-variance.
-        decoder: model mapping z to per-pixel likelihood parameters (B, H, W, C).
+        decoder: model mapping z to per-pixel likelihood parameters (B, H, W, C). A decoder
+            with ``conditions_on_x = True`` (autoregressive, e.g. ``PixelCNNDecoder``) is
+            called as ``decoder(z, x)`` with teacher forcing, and sampled by its ``sample(z,
+            seed)``; it needs the Bernoulli likelihood.
         critic: ``MLPCritic`` (or compatible layer); required when alpha > 0.
         likelihood: ``"bernoulli"`` (logits; images in [0, 1]) or ``"gaussian"`` (learned
             global scale).
@@ -122,14 +135,16 @@ class InfoMaxVAE(keras.Model):
         if params % 2:
             raise ValueError(f"The encoder must output 2 * latent_dim values, got {params}.")
         self.latent_dim = params // 2
-        if tuple(decoder.input_shape[1:]) != (self.latent_dim,):
+        self.decoder_conditions_on_x = bool(getattr(decoder, "conditions_on_x", False))
+        if self.decoder_conditions_on_x and likelihood != "bernoulli":
+            raise ValueError("An autoregressive decoder needs likelihood='bernoulli'.")
+        decoder_input, decoder_output = _decoder_shapes(decoder, self.latent_dim, self.image_shape)
+        if decoder_input != (self.latent_dim,):
             raise ValueError(
-                f"Decoder input {decoder.input_shape[1:]} != (latent_dim,) = ({self.latent_dim},)."
+                f"Decoder input {decoder_input} != (latent_dim,) = ({self.latent_dim},)."
             )
-        if tuple(decoder.output_shape[1:]) != self.image_shape:
-            raise ValueError(
-                f"Decoder output {decoder.output_shape[1:]} != image shape {self.image_shape}."
-            )
+        if decoder_output != self.image_shape:
+            raise ValueError(f"Decoder output {decoder_output} != image shape {self.image_shape}.")
         if critic is not None and not critic.built:
             critic.build((None, *self.image_shape), (None, self.latent_dim))
         self.log_scale = (
@@ -159,21 +174,36 @@ class InfoMaxVAE(keras.Model):
         """q(z|x) as a TFP distribution."""
         return distributions.posterior(*self.encode(x, training=training))
 
-    def decode(self, z, training: bool = False):
-        """p(x|z) as a TFP distribution."""
+    def _decoder_params(self, z, x=None, training: bool = False):
+        if not self.decoder_conditions_on_x:
+            return self.decoder(z, training=training)
+        if x is None:
+            raise ValueError(
+                "This decoder is autoregressive: decode(z, x) needs the images x (teacher "
+                "forcing); use sample() to generate."
+            )
+        return self.decoder(z, x, training=training)
+
+    def decode(self, z, x=None, training: bool = False):
+        """p(x|z) as a TFP distribution; an autoregressive decoder also needs ``x``."""
         return distributions.likelihood(
-            self.likelihood_name, self.decoder(z, training=training), self.log_scale
+            self.likelihood_name, self._decoder_params(z, x, training), self.log_scale
         )
 
     def call(self, x, training: bool = False):
-        """E[x|z] at z = the posterior mean (a deterministic reconstruction)."""
+        """E[x|z] at z = the posterior mean (a deterministic reconstruction).
+
+        For an autoregressive decoder, the per-pixel means given the true earlier pixels.
+        """
         mean, _ = self.encode(x, training=training)
-        params = self.decoder(mean, training=training)
+        params = self._decoder_params(mean, x, training)
         return distributions.likelihood_mean(self.likelihood_name, params)
 
     def sample(self, num: int, seed: int = 0) -> tf.Tensor:
-        """E[x|z] for z ~ p(z) (Figure 3)."""
+        """E[x|z] for z ~ p(z) (Figure 3); exact samples x ~ p(x|z) if autoregressive."""
         z = tf.random.stateless_normal([num, self.latent_dim], seed=[seed, 0])
+        if self.decoder_conditions_on_x:
+            return self.decoder.sample(z, seed=seed)
         return distributions.likelihood_mean(self.likelihood_name, self.decoder(z))
 
     # ---------------------------------------------------------------- objective
@@ -209,7 +239,7 @@ class InfoMaxVAE(keras.Model):
             noise = self.draw_noise(tf.shape(mean)[0])
         z = mean + tf.exp(0.5 * log_var) * noise.epsilon
         q_z = distributions.posterior(mean, log_var)
-        reconstruction = -tf.reduce_mean(self.decode(z, training=training).log_prob(x))
+        reconstruction = -tf.reduce_mean(self.decode(z, x, training=training).log_prob(x))
         kl = tf.reduce_mean(q_z.kl_divergence(self.prior))
         loss = reconstruction + self.beta * kl
         zero = tf.zeros((), dtype=loss.dtype)
