@@ -95,7 +95,43 @@ def fashion_mnist_markdown(rows: list[dict], command: str, source: str) -> str:
             lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## The paper's ordering in our runs", ""]
     lines += _ordering_checks(groups, depths)
+    table_rows = [r for r in rows if r.get("experiment") == "fashion_mnist_tables"]
+    lines += _figure_section("Samples x ~ p(x|z) p(z) (Figure 3)", table_rows)
+    lines += _two_d_section([r for r in rows if r.get("experiment") == "fashion_mnist_2d"])
     return "\n".join(lines) + "\n"
+
+
+def _figure_section(title: str, rows: list[dict]) -> list[str]:
+    figures = [(row["run"], f) for row in rows for f in row.get("figure_files", [])]
+    if not figures:
+        return []
+    lines = ["", f"## {title}", ""]
+    for run, path in figures:
+        lines.append(f"**{run}**: ![{run}]({path})")
+        lines.append("")
+    return lines
+
+
+def _two_d_section(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "## 2-D latent study (Figure 2)", ""]
+    header = ["run", "model", "arch", "epochs", "active units", "MI (critic)", "MI (aggregate)"]
+    header += ["KL", "log-likelihood", "linear probe acc"]
+    lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for row in rows:
+        cells = [row["run"], row["model"], row["arch"], str(row["epochs"])]
+        cells.append(_fmt(row.get("active_units"), 0))
+        for key, digits in (
+            ("mutual_information", 3),
+            ("mutual_information_aggregate", 3),
+            ("kl", 2),
+            ("log_likelihood", 2),
+        ):
+            cells.append(_fmt(row.get(key), digits))
+        cells.append(_fmt(_probe(row, "linear"), 3))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + _figure_section("Figure 2 panels: aggregated posterior and latent codes", rows)
 
 
 def _ordering_checks(groups, depths) -> list[str]:

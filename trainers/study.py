@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -27,15 +28,34 @@ ROW_METRICS = (
 
 def experiment_configs(experiment: str, smoke: bool = False) -> dict[str, TrainConfig]:
     """Run name -> TrainConfig of ``trainers/experiments/<experiment>.py``."""
+    return _experiment(experiment).get_config(smoke=smoke)
+
+
+def _experiment(experiment: str):
     try:
-        module = importlib.import_module(f"trainers.experiments.{experiment}")
+        return importlib.import_module(f"trainers.experiments.{experiment}")
     except ModuleNotFoundError as error:
         if error.name != f"trainers.experiments.{experiment}":
             raise
         folder = Path(__file__).parent / "experiments"
         names = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
         raise ValueError(f"Unknown experiment {experiment!r}; choose one of {names}.") from None
-    return module.get_config(smoke=smoke)
+
+
+def publish_figures(experiment: str, name: str, run_dir: Path, results_dir: Path) -> list[str]:
+    """Copy the figures an experiment publishes for a run (``figures_for(name)``) next to the
+    results JSON; returns their paths relative to it."""
+    module = _experiment(experiment)
+    wanted = module.figures_for(name) if hasattr(module, "figures_for") else ()
+    published = []
+    for figure in wanted:
+        source = run_dir / "figures" / f"{figure}.png"
+        if source.exists():
+            target = results_dir / "figures" / experiment / f"{name}_{figure}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            published.append(str(target.relative_to(results_dir)))
+    return published
 
 
 def _value(entry):
@@ -124,6 +144,10 @@ def run_study(
             print(f"[{experiment}] evaluating {name}", flush=True)
             evaluate_run(run_dir, evaluation)
         kept[name] = {"experiment": experiment, **make_row(name, config, run_dir)}
+        if results_path:
+            kept[name]["figure_files"] = publish_figures(
+                experiment, name, run_dir, results_path.parent
+            )
         print(f"[{experiment}] {name} done in {time.perf_counter() - started:.0f}s", flush=True)
         if results_path:
             rows = others + [kept[n] for n in configs if n in kept]

@@ -30,3 +30,8 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
                 validation_limit=0,
             )
     return runs
+
+
+def figures_for(run: str) -> tuple[str, ...]:
+    """Figure 2: aggregated posterior against the prior, and latent codes coloured by class."""
+    return ("aggregate_posterior", "latent_codes")

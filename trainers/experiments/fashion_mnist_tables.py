@@ -53,3 +53,8 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
     if smoke:
         runs = {k: v for k, v in runs.items() if k.endswith("_d2_s0")}
     return runs
+
+
+def figures_for(run: str) -> tuple[str, ...]:
+    """Figure 3 (samples x ~ p(x|z)p(z)) for the depth-2, seed-0 runs."""
+    return ("samples",) if run.endswith("_d2_s0") else ()

@@ -1,0 +1,61 @@
+"""The Fashion-MNIST study's smoke variants: reproduce -> results JSON -> report Markdown."""
+
+from __future__ import annotations
+
+import json
+
+from trainers.cli import main
+
+ROW_KEYS = {
+    "model",
+    "decoder_layers",
+    "latent_dim",
+    "seed",
+    "epochs",
+    "log_likelihood",
+    "mutual_information",
+    "mutual_information_aggregate",
+    "kl",
+    "active_units",
+    "probe_accuracy",
+    "metric_settings",
+}
+
+
+def test_smoke_study_writes_rows_figures_and_report(tmp_path):
+    results = tmp_path / "results" / "fashion_mnist.json"
+    for experiment, runs in [
+        ("fashion_mnist_tables", ["vae_d2_s0", "infomax-vae_d2_s0"]),
+        ("fashion_mnist_2d", ["infomax-vae_fc_z2"]),
+    ]:
+        args = ["reproduce", experiment, "--root", str(tmp_path / experiment), "--smoke"]
+        assert main([*args, "--results", str(results), "--only", *runs]) == 0
+    rows = json.loads(results.read_text())
+    assert [r["run"] for r in rows] == ["vae_d2_s0", "infomax-vae_d2_s0", "infomax-vae_fc_z2"]
+    for row in rows:
+        assert ROW_KEYS <= set(row), ROW_KEYS - set(row)
+        assert row["log_likelihood"] < 0 and 0 <= row["active_units"] <= row["latent_dim"]
+        assert set(row["probe_accuracy"]) == {"linear", "mlp"}
+        assert row["metric_settings"]["log_likelihood"]["num_samples"] > 0
+        for figure in row["figure_files"]:
+            assert (results.parent / figure).stat().st_size > 0
+    assert len(rows[2]["figure_files"]) == 2  # Figure 2 panels of the 2-D run
+
+    # Re-running skips finished work and keeps every row.
+    args = ["reproduce", "fashion_mnist_2d", "--root", str(tmp_path / "fashion_mnist_2d")]
+    assert main([*args, "--smoke", "--results", str(results), "--only", "infomax-vae_fc_z2"]) == 0
+    assert len(json.loads(results.read_text())) == 3
+
+    markdown = tmp_path / "fashion_mnist.md"
+    assert main(["report", "--results", str(results), "--out", str(markdown)]) == 0
+    text = markdown.read_text()
+    assert "| 2 | -" in text and "-253.87" in text  # our cell beside the paper's VAE number
+    assert "2-D latent study" in text and "infomax-vae_fc_z2_latent_codes.png" in text
+
+
+def test_unknown_experiment_and_run_names(tmp_path, capsys):
+    assert main(["reproduce", "table9", "--root", str(tmp_path), "--smoke"]) == 2
+    assert "Unknown experiment 'table9'" in capsys.readouterr().err
+    args = ["reproduce", "fashion_mnist_2d", "--root", str(tmp_path), "--smoke", "--only", "x"]
+    assert main(args) == 2
+    assert "Unknown runs ['x']" in capsys.readouterr().err
