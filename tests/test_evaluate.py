@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from tf_infomax.metrics import METRICS, EvaluationConfig, evaluate_model
+from tf_infomax.metrics.evaluate import fixed_binarization
 
 from conftest import tiny_images, tiny_model
 
@@ -91,3 +92,31 @@ def test_unknown_metric_and_missing_train_data_are_rejected(trained):
         evaluate_model(trained, labelled(20, 6), None, EvaluationConfig.tiny())
     only_au = EvaluationConfig.tiny(metrics=("active_units",))
     assert "active_units" in evaluate_model(trained, labelled(20, 6), None, only_au)
+
+
+def test_fixed_binarization_is_the_same_on_every_pass():
+    data = labelled(30, 7, batch=8)
+    binary = fixed_binarization(data, seed=1)
+    first, second = ([x.numpy() for x, _ in binary] for _ in range(2))
+    for a, b, (grey, _) in zip(first, second, data, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert set(np.unique(a)) <= {0.0, 1.0} and a.shape == grey.shape
+    other_seed = np.concatenate([x.numpy() for x, _ in fixed_binarization(data, seed=2)])
+    assert not np.array_equal(np.concatenate(first), other_seed)
+
+
+def test_autoregressive_decoder_gets_images_for_likelihood_and_figures(tmp_path):
+    from tf_infomax.models import InfoMaxVAE
+    from tf_infomax.networks import build_networks
+
+    keras.utils.set_random_seed(0)
+    encoder, decoder = build_networks(
+        "pixelvae", (6, 5, 1), 3, decoder_layers=2, encoder_filters=(3,), filters=4
+    )
+    model = InfoMaxVAE(encoder, decoder)
+    binary = fixed_binarization(labelled(40, 8, batch=20), seed=0)
+    config = EvaluationConfig.tiny(iw_samples=3, metrics=("active_units", "log_likelihood"))
+    results = evaluate_model(model, binary, None, config, figures_dir=tmp_path)
+    assert np.isfinite(results["log_likelihood"]["value"])
+    assert results["log_likelihood"]["value"] >= results["log_likelihood"]["elbo"]
+    assert (tmp_path / "traversals.png").exists() and (tmp_path / "samples.png").exists()

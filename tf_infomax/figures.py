@@ -7,6 +7,8 @@
 * ``reconstructions.png``: test images above E[x|z = E_q[z|x]];
 * ``traversals.png``: one code, one latent dimension per row swept over -4..4 (Figure 9).
 
+With an autoregressive decoder (PixelVAE), samples and traversals are exact draws from p(x|z).
+
 Latent figures use the two dimensions given (by default the two most active ones, see
 ``tf_infomax.metrics.active_units.most_active_dims``); for D > 2 the densities are the exact 2-D
 marginals of q(z) and p(z), and the title says which dimensions are shown.
@@ -153,6 +155,13 @@ def image_grid_figure(
     return _save(fig, path)
 
 
+def _decoded(model: Any, z: np.ndarray, seed: int) -> np.ndarray:
+    """E[x|z], or exact samples x ~ p(x|z) for an autoregressive decoder (no closed-form mean)."""
+    if getattr(model, "decoder_conditions_on_x", False):
+        return np.asarray(model.decoder.sample(z, seed=seed))
+    return np.asarray(model.decode(z).mean())
+
+
 def write_figures(
     model: Any,
     mean: np.ndarray,
@@ -182,7 +191,7 @@ def write_figures(
     for d in traversal_dims:
         codes = np.repeat(base, len(values), axis=0)
         codes[:, d] = values
-        sweeps.append(np.asarray(model.decode(codes).mean()))
+        sweeps.append(_decoded(model, codes, seed))
     shown = np.asarray(images[:10])
     paths = {
         "aggregate_posterior": aggregate_posterior_figure(

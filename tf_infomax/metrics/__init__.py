@@ -19,7 +19,14 @@ from tf_infomax.metrics.aggregate_posterior import (
     log_posterior_matrix,
 )
 from tf_infomax.metrics.encodings import EncodeFn, Encodings, as_encode_fn, encode_dataset
-from tf_infomax.metrics.evaluate import METRICS, EvaluationConfig, evaluate_model, evaluate_run
+from tf_infomax.metrics.evaluate import (
+    METRICS,
+    EvaluationConfig,
+    evaluate_model,
+    evaluate_run,
+    evaluation_data,
+    fixed_binarization,
+)
 from tf_infomax.metrics.kl import gaussian_kl_to_prior
 from tf_infomax.metrics.likelihood import (
     LogLikelihood,
@@ -53,6 +60,8 @@ __all__ = [
     "estimate_mutual_information",
     "evaluate_model",
     "evaluate_run",
+    "evaluation_data",
+    "fixed_binarization",
     "gaussian_kl_to_prior",
     "importance_weighted_log_likelihood",
     "latent_variances",

@@ -376,6 +376,33 @@ def fixed_binarization(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
     return dataset.enumerate().map(binarize)
 
 
+def evaluation_data(
+    train_config: Any, split: str, *, batch_size: int, limit: int | None, seed: int = 0
+) -> tf.data.Dataset:
+    """(images, labels) batches of a run's dataset, in order, for evaluation.
+
+    Every example is kept (no shuffling, no dropped remainder), and images are binarized once
+    (``fixed_binarization``) if the run trained on binarized data.
+
+    Args:
+        train_config: the run's ``TrainConfig`` (dataset, binarize, data_dir).
+        split, batch_size, limit: as ``tf_infomax.data.load``.
+        seed: seed of the fixed binarization.
+    """
+    from tf_infomax import data
+
+    images = data.load(
+        train_config.dataset,
+        split,
+        batch_size=batch_size,
+        limit=limit,
+        shuffle=False,
+        drop_remainder=False,
+        data_dir=train_config.data_dir,
+    )
+    return fixed_binarization(images, seed) if train_config.binarize else images
+
+
 def evaluate_run(
     run_dir: str | Path,
     config: EvaluationConfig | None = None,
@@ -385,12 +412,10 @@ def evaluate_run(
     """Evaluate the model of a ``tf-infomax train`` run directory on its dataset.
 
     Loads ``model.keras`` and ``config.json`` (dataset, binarization, data directory), reads
-    the splits in order (binarized once, with ``fixed_binarization``, if the model was trained
-    on binarized data), computes the metrics, and with ``write`` merges them into
+    the splits with ``evaluation_data``, computes the metrics, and with ``write`` merges them into
     ``run_dir/metrics.json`` (metrics computed now replace earlier values) and writes the
     figures to ``run_dir/figures/``.
     """
-    from tf_infomax import data
     from tf_infomax.training import load_config, load_model
 
     config = config or EvaluationConfig()
@@ -398,17 +423,10 @@ def evaluate_run(
     train_config = load_config(run_dir)
     model = load_model(run_dir)
 
-    def load(split: str, limit: int | None):
-        images = data.load(
-            train_config.dataset,
-            split,
-            batch_size=config.batch_size,
-            limit=limit,
-            shuffle=False,
-            drop_remainder=False,
-            data_dir=train_config.data_dir,
+    def load(split: str, limit: int | None) -> tf.data.Dataset:
+        return evaluation_data(
+            train_config, split, batch_size=config.batch_size, limit=limit, seed=config.seed
         )
-        return fixed_binarization(images, config.seed) if train_config.binarize else images
 
     eval_data = load(config.split, config.limit)
     train_data = load(config.train_split, config.train_limit) if _needs_train_data(config) else None

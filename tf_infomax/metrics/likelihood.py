@@ -42,7 +42,13 @@ class LogLikelihood(NamedTuple):
 
 
 def decoder_log_prob(model: Any) -> LogLikelihoodFn:
-    """(x, z) -> log p(x|z) of a model whose ``decode(z)`` returns a distribution over images."""
+    """(x, z) -> log p(x|z) of a model whose ``decode`` returns a distribution over images.
+
+    An autoregressive decoder (``model.decoder_conditions_on_x``) gets x too: its log p(x|z)
+    is the exact product of the per-pixel conditionals.
+    """
+    if getattr(model, "decoder_conditions_on_x", False):
+        return lambda x, z: model.decode(z, x).log_prob(x)
     return lambda x, z: model.decode(z).log_prob(x)
 
 
