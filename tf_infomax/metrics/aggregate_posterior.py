@@ -19,7 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 
-LOG_2PI = math.log(2.0 * math.pi)
+from tf_infomax.metrics.statistics import LOG_2PI, mean_and_stderr
+
 DEFAULT_MAX_ELEMENTS = 4_000_000  # entries of one (chunk, N) float64 block: 32 MB
 
 
@@ -74,11 +75,6 @@ class AggregatePosteriorTerms(NamedTuple):
         return math.log(self.num_examples)
 
 
-def _mean_and_stderr(values: np.ndarray) -> tuple[float, float]:
-    stderr = float(np.std(values, ddof=1) / math.sqrt(values.size)) if values.size > 1 else 0.0
-    return float(np.mean(values)), stderr
-
-
 def aggregate_posterior_terms(
     mean: np.ndarray,
     log_var: np.ndarray,
@@ -112,8 +108,8 @@ def aggregate_posterior_terms(
         log_q_z = log_aggregate_posterior(z, mean, log_var, max_elements)
         information.append(log_q_z_given_x - log_q_z)
         kl_aggregate.append(log_q_z - log_prior)
-    mi, mi_err = _mean_and_stderr(np.concatenate(information))
-    kl_agg, kl_agg_err = _mean_and_stderr(np.concatenate(kl_aggregate))
+    mi, mi_err = mean_and_stderr(np.concatenate(information))
+    kl_agg, kl_agg_err = mean_and_stderr(np.concatenate(kl_aggregate))
     return AggregatePosteriorTerms(
         mutual_information=mi,
         mutual_information_stderr=mi_err,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from tf_infomax.metrics.kl import gaussian_kl_to_prior
 from tf_infomax.metrics.likelihood import decoder_log_prob, importance_weighted_log_likelihood
 from tf_infomax.metrics.mutual_information import estimate_mutual_information
 from tf_infomax.metrics.probes import TABLE7_UNITS, linear_probe, mlp_probe
+from tf_infomax.metrics.statistics import mean_and_stderr
 from tf_infomax.networks.critic import MNIST_CRITIC_UNITS
 
 METRICS = (
@@ -215,10 +215,10 @@ def _active_units_entry(codes: Encodings, config: EvaluationConfig, common: dict
 
 
 def _kl_entry(codes: Encodings, common: dict) -> dict:
-    kl = gaussian_kl_to_prior(codes.mean, codes.log_var)
+    kl, stderr = mean_and_stderr(gaussian_kl_to_prior(codes.mean, codes.log_var))
     return {
-        "value": float(kl.mean()),
-        "stderr": float(kl.std(ddof=1) / math.sqrt(kl.size)) if kl.size > 1 else 0.0,
+        "value": kl,
+        "stderr": stderr,
         "estimator": "analytic KL(q(z|x) || N(0, I)), mean over x",
         **common,
     }

@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from tf_infomax.metrics.encodings import EncodeFn, as_encode_fn, iterate_images
+from tf_infomax.metrics.statistics import LOG_2PI, mean_and_stderr
 
-LOG_2PI = math.log(2.0 * math.pi)
 DEFAULT_NUM_SAMPLES = 5000  # the standard K of Burda et al. (2016)
 DEFAULT_MAX_PAIRS = 10_000  # (sample, example) pairs decoded at once
 
@@ -123,9 +123,9 @@ def importance_weighted_log_likelihood(
     if not per_example:
         raise ValueError("The dataset is empty: nothing to evaluate.")
     values = np.concatenate(per_example).astype(np.float64)
-    stderr = float(np.std(values, ddof=1) / math.sqrt(values.size)) if values.size > 1 else 0.0
+    mean, stderr = mean_and_stderr(values)
     return LogLikelihood(
-        mean=float(values.mean()),
+        mean=mean,
         stderr=stderr,
         elbo=float(np.concatenate(elbo).mean()),
         per_example=values,
