@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tf_infomax.metrics.aggregate_posterior import log_aggregate_posterior  # noqa: E402
+from tf_infomax.networks.traversal import traversal_codes  # noqa: E402
 
 DPI = 80
 DENSITY_POSTERIORS = 2000  # mixture components used for the density grid
@@ -185,14 +186,10 @@ def write_figures(
         seed: seed of the prior samples.
     """
     out = Path(out_dir)
-    values = np.linspace(-4.0, 4.0, 9)
-    base = np.asarray(mean[:1], np.float32)
-    sweeps = []
-    for d in traversal_dims:
-        codes = np.repeat(base, len(values), axis=0)
-        codes[:, d] = values
-        sweeps.append(_decoded(model, codes, seed))
     shown = np.asarray(images[:10])
+    codes = traversal_codes(mean[0], traversal_dims)  # (rows, values, D), -4..4 (Figure 9)
+    sweeps = _decoded(model, codes.reshape(-1, codes.shape[-1]), seed)
+    sweeps = sweeps.reshape(*codes.shape[:2], *shown.shape[1:])
     paths = {
         "aggregate_posterior": aggregate_posterior_figure(
             mean, log_var, out / "aggregate_posterior.png", dims=dims, seed=seed
@@ -209,7 +206,7 @@ def write_figures(
             title="Test images (top) and reconstructions E[x|z=E_q[z|x]] (bottom)",
         ),
         "traversals": image_grid_figure(
-            sweeps,
+            list(sweeps),
             out / "traversals.png",
             title="Traversals: z_d from -4 to 4, other dims fixed",
             row_labels=[f"z{d}" for d in traversal_dims],
