@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from tf_infomax import data
 from tf_infomax.models import build_model
-from tf_infomax.models.infomax_vae import InfoMaxVAE
+from tf_infomax.models.infomax_vae import CRITIC_CLIPNORM, VAE_CLIPNORM, InfoMaxVAE
 
 CONFIG_FILE, MODEL_FILE, HISTORY_FILE = "config.json", "model.keras", "history.json"
 
@@ -49,6 +49,8 @@ class TrainConfig:
     validation_limit: int | None = None
     learning_rate: float = 1e-3
     critic_learning_rate: float = 1e-4
+    clipnorm: float | None = VAE_CLIPNORM
+    critic_clipnorm: float | None = CRITIC_CLIPNORM
     seed: int = 0
     data_dir: str | None = None
     extra: dict = field(default_factory=dict)
@@ -146,8 +148,10 @@ def make_model(config: TrainConfig, image_shape) -> InfoMaxVAE:
         seed=config.seed,
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        critic_optimizer=keras.optimizers.Adam(config.critic_learning_rate),
+        optimizer=keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clipnorm),
+        critic_optimizer=keras.optimizers.Adam(
+            config.critic_learning_rate, global_clipnorm=config.critic_clipnorm
+        ),
     )
     return model
 

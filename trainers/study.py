@@ -13,7 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
-from tf_infomax.training import HISTORY_FILE, MODEL_FILE, TrainConfig, train
+from tf_infomax.training import HISTORY_FILE, MODEL_FILE, TrainConfig, load_config, train
 
 ROW_METRICS = (
     "log_likelihood",
@@ -67,8 +67,9 @@ def _value(entry):
     return entry
 
 
-def make_row(name: str, config: TrainConfig, run_dir: Path) -> dict:
+def make_row(name: str, run_dir: Path) -> dict:
     """One results row: the run's config, training record and metrics with their settings."""
+    config = load_config(run_dir)  # what the run was trained with, not today's defaults
     metrics = json.loads((run_dir / "metrics.json").read_text())
     history = json.loads((run_dir / HISTORY_FILE).read_text())
     row = {
@@ -143,7 +144,7 @@ def run_study(
         if not (run_dir / "metrics.json").exists():
             print(f"[{experiment}] evaluating {name}", flush=True)
             evaluate_run(run_dir, evaluation)
-        kept[name] = {"experiment": experiment, **make_row(name, config, run_dir)}
+        kept[name] = {"experiment": experiment, **make_row(name, run_dir)}
         if results_path:
             kept[name]["figure_files"] = publish_figures(
                 experiment, name, run_dir, results_path.parent

@@ -33,6 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--validation-limit", type=int, default=None, help="0 disables validation")
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--critic-learning-rate", type=float, default=1e-4)
+    p.add_argument("--clipnorm", type=float, default=100.0, help="global grad-norm clip (VAE)")
+    p.add_argument("--critic-clipnorm", type=float, default=10.0, help="same, critic")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         validation_limit=args.validation_limit,
         learning_rate=args.learning_rate,
         critic_learning_rate=args.critic_learning_rate,
+        clipnorm=args.clipnorm,
+        critic_clipnorm=args.critic_clipnorm,
         seed=args.seed,
         data_dir=args.data_dir,
     )
