@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from tf_infomax.metrics.encodings import EncodeFn, as_encode_fn, iterate_images, split_batch
 from tf_infomax.networks.critic import MNIST_CRITIC_UNITS, MLPCritic
-from tf_infomax.objectives.mi_estimators import get_estimator
+from tf_infomax.objectives.mi_estimators import get_estimator, log_mean_exp
 
 MI_BOUNDS = ("f-kl", "dv", "mine", "js", "infonce")
 MINE_RATE = 0.01  # moving-average rate of Belghazi et al. (2018)
@@ -42,10 +42,6 @@ class CriticEstimate(NamedTuple):
     steps: int
     train_mi: float  # mean training-batch estimate over the last 10% of steps
     num_eval_pairs: int
-
-
-def _log_mean_exp(values: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_logsumexp(values) - tf.math.log(tf.cast(tf.size(values), values.dtype))
 
 
 class _Pairs:
@@ -121,7 +117,7 @@ def estimate_mutual_information(
             objective = result.critic_objective
             if bound == "mine":
                 joint, marginal = scores
-                log_mean = _log_mean_exp(marginal)
+                log_mean = log_mean_exp(marginal)
                 updated = tf.reduce_logsumexp(
                     [math.log(1 - MINE_RATE) + log_moving_average, math.log(MINE_RATE) + log_mean]
                 )

@@ -10,6 +10,7 @@ from tf_infomax.objectives.mi_estimators import (
     get_estimator,
     infonce,
     jensen_shannon,
+    log_mean_exp,
 )
 from tf_infomax.objectives.mmd import gaussian_kernel, mmd
 
@@ -24,5 +25,6 @@ __all__ = [
     "get_estimator",
     "infonce",
     "jensen_shannon",
+    "log_mean_exp",
     "mmd",
 ]

@@ -27,7 +27,7 @@ class Estimate(NamedTuple):
     critic_objective: tf.Tensor
 
 
-def _log_mean_exp(values: tf.Tensor) -> tf.Tensor:
+def log_mean_exp(values: tf.Tensor) -> tf.Tensor:
     """log(mean(exp(values))) without overflow: logsumexp(values) - log(n)."""
     n = tf.cast(tf.size(values), values.dtype)
     return tf.reduce_logsumexp(values) - tf.math.log(n)
@@ -41,7 +41,7 @@ def f_dual_kl(joint: tf.Tensor, marginal: tf.Tensor) -> Estimate:
     The mean of exp is taken as exp(log_mean_exp(t - 1)), which equals it wherever it is
     finite and never overflows in the intermediate exp of a single large score.
     """
-    bound = tf.reduce_mean(joint) - tf.exp(_log_mean_exp(marginal - 1.0))
+    bound = tf.reduce_mean(joint) - tf.exp(log_mean_exp(marginal - 1.0))
     return Estimate(mi=bound, critic_objective=bound)
 
 
@@ -50,7 +50,7 @@ def donsker_varadhan(joint: tf.Tensor, marginal: tf.Tensor) -> Estimate:
 
     I >= E_joint[t] - log E_marginal[exp(t)]
     """
-    bound = tf.reduce_mean(joint) - _log_mean_exp(marginal)
+    bound = tf.reduce_mean(joint) - log_mean_exp(marginal)
     return Estimate(mi=bound, critic_objective=bound)
 
 
@@ -63,7 +63,7 @@ def jensen_shannon(joint: tf.Tensor, marginal: tf.Tensor) -> Estimate:
     t + 1: E_joint[t + 1] - E_marginal[exp(t)] (Poole et al., 2019, "JS" estimator).
     """
     objective = tf.reduce_mean(-tf.nn.softplus(-joint)) - tf.reduce_mean(tf.nn.softplus(marginal))
-    mi = tf.reduce_mean(joint) + 1.0 - tf.exp(_log_mean_exp(marginal))
+    mi = tf.reduce_mean(joint) + 1.0 - tf.exp(log_mean_exp(marginal))
     return Estimate(mi=mi, critic_objective=objective)
 
 

@@ -130,19 +130,9 @@ def build_and_compile(config: TrainConfig, image_shape, arch_options: dict):
 
 
 def _fixed_binary(config: TrainConfig, split: str, limit: int, batch_size: int):
-    from tf_infomax import data
-    from tf_infomax.metrics.evaluate import fixed_binarization
+    from tf_infomax.metrics.evaluate import evaluation_data
 
-    images = data.load(
-        config.dataset,
-        split,
-        batch_size=batch_size,
-        limit=limit,
-        shuffle=False,
-        drop_remainder=False,
-        data_dir=config.data_dir,
-    )
-    return fixed_binarization(images, config.seed) if config.binarize else images
+    return evaluation_data(config, split, batch_size=batch_size, limit=limit, seed=config.seed)
 
 
 def train_and_evaluate(
