@@ -27,20 +27,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
 from tf_infomax import data  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "pipeline_throughput.json"
-
-
-def cpu_model() -> str:
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def epoch_rate(dataset: tf.data.Dataset) -> tuple[float, float, int]:

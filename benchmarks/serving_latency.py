@@ -37,21 +37,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
 from tf_infomax import build_model  # noqa: E402
 from tf_infomax.serving import export_encoder  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "serving_latency.json"
-
-
-def cpu_model() -> str:
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def time_round_robin(
