@@ -1,0 +1,227 @@
+"""Prototypes of model-code optimizations for the InfoMax-VAE train step, measured side by side.
+
+Not part of the package: each variant subclasses ``InfoMaxVAE`` here so that its gain can be
+measured before anyone changes ``tf_infomax/models/infomax_vae.py``. Every variant computes the
+same gradients as the baseline (checked here on one batch, up to float32 rounding).
+
+Variants:
+
+* ``baseline``: ``tf_infomax.build_model("infomax-vae")`` as it is.
+* ``one_backward``: one ``tape.gradient`` instead of two. The baseline differentiates the VAE
+  loss (recon + KL - alpha * I) w.r.t. the encoder/decoder and the critic loss (-I) w.r.t. the
+  critic in two backward passes, which run the critic head's backward chain twice. Here one
+  target ``recon + KL - I(theta_c, s(z))`` is differentiated w.r.t. all variables at once, where
+  ``s`` is the identity whose gradient is multiplied by alpha: d/d theta_c = -dI/d theta_c (the
+  critic's gradient) and d/d theta_vae = d(recon + KL)/d theta_vae - alpha dI/dz dz/d theta_vae
+  (the VAE's gradient), exactly the baseline's two gradients.
+
+Usage:
+
+    python benchmarks/train_throughput_variants.py [--steps 20] [--repeats 5] [--xla both]
+
+Writes ``benchmarks/results/train_throughput_variants.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # the faster setting here (see docs)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import tf_infomax  # noqa: E402
+from tf_infomax import data  # noqa: E402
+from tf_infomax.models.infomax_vae import InfoMaxVAE, Terms  # noqa: E402
+from tf_infomax.objectives.mmd import mmd  # noqa: E402
+
+RESULTS = pathlib.Path(__file__).parent / "results" / "train_throughput_variants.json"
+
+
+def scale_gradient(x: tf.Tensor, factor: float) -> tf.Tensor:
+    """The identity, whose gradient is multiplied by ``factor``."""
+
+    @tf.custom_gradient
+    def identity(t):
+        return tf.identity(t), lambda dy: dy * factor
+
+    return identity(x)
+
+
+class OneBackwardInfoMaxVAE(InfoMaxVAE):
+    """InfoMaxVAE whose VAE and critic gradients come from one backward pass."""
+
+    def _gradients(self, x, noise, replicas):
+        if self.critic is None:
+            return super()._gradients(x, noise, replicas)
+        variables = self._vae_variables + self.critic.trainable_variables
+        with tf.GradientTape() as tape:
+            mean, log_var = self.encode(x, training=True)
+            z = mean + tf.exp(0.5 * log_var) * noise.epsilon
+            q_z = tf_infomax.distributions.posterior(mean, log_var)
+            reconstruction = -tf.reduce_mean(self.decode(z, x, training=True).log_prob(x))
+            kl = tf.reduce_mean(q_z.kl_divergence(self.prior))
+            elbo_loss = reconstruction + self.beta * kl
+            divergence = tf.zeros((), elbo_loss.dtype)
+            if self.mmd_weight > 0:
+                divergence = mmd(z, noise.prior_samples)
+                elbo_loss += self.mmd_weight * divergence
+            z_for_critic = scale_gradient(z, self.alpha)
+            if self.estimator.uses_score_matrix:
+                estimate = self.estimator.fn(self.critic.score_matrix(x, z_for_critic))
+            else:
+                scores = self.critic.joint_and_marginal(x, z_for_critic, noise.permutation)
+                estimate = self.estimator.fn(*scores)
+            mi, critic_objective = estimate
+            target = (elbo_loss - critic_objective) / replicas
+        grads = tape.gradient(target, variables)
+        n = len(self._vae_variables)
+        loss = elbo_loss - self.alpha * critic_objective
+        terms = Terms(loss, reconstruction, kl, divergence, mi, critic_objective)
+        return terms, grads[:n], grads[n:]
+
+
+VARIANTS = {"baseline": InfoMaxVAE, "one_backward": OneBackwardInfoMaxVAE}
+
+
+def build(variant: str, arch: str) -> InfoMaxVAE:
+    keras.utils.set_random_seed(0)
+    model = tf_infomax.build_model("infomax-vae", image_shape=(28, 28, 1), latent_dim=20, arch=arch)
+    if variant == "baseline":
+        return model
+    config = model.get_config()
+    return VARIANTS[variant].from_config(config)
+
+
+def check_same_gradients(arch: str, batch: tf.Tensor) -> dict:
+    """Max relative difference between each variant's gradients and the baseline's."""
+    base = build("baseline", arch)
+    base.compile()
+    noise = base.draw_noise(batch.shape[0], (0, 1))
+    _, ref, ref_c = base._gradients(batch, noise, 1)
+    out = {}
+    for variant in VARIANTS:
+        if variant == "baseline":
+            continue
+        other = build(variant, arch)
+        other.compile()
+        for src, dst in zip(base.weights, other.weights, strict=True):
+            dst.assign(src)
+        _, grads, grads_c = other._gradients(batch, noise, 1)
+        worst = 0.0
+        for a, b in zip(ref + ref_c, grads + grads_c, strict=True):
+            scale = float(tf.reduce_max(tf.abs(a))) or 1.0
+            worst = max(worst, float(tf.reduce_max(tf.abs(a - b))) / scale)
+        out[variant] = worst
+    return out
+
+
+class StepTimer(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.first = self.last = None
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = now
+        else:
+            self.last, self.batches = now, self.batches + 1
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup-steps", type=int, default=3)
+    parser.add_argument("--archs", default="fc")
+    parser.add_argument("--xla", default="both", choices=("both", "on", "off"))
+    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    load_start = [round(x, 2) for x in os.getloadavg()]
+    dataset = data.load("fashion_mnist", "train", batch_size=100, seed=0, repeat=True)
+    batch = next(iter(dataset))[0]
+    xla_modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.xla]
+    archs = args.archs.split(",")
+
+    checks = {arch: check_same_gradients(arch, batch) for arch in archs}
+    print("max relative gradient difference vs baseline:", checks, flush=True)
+
+    models = {}
+    for arch in archs:
+        for variant in VARIANTS:
+            for jit in xla_modes:
+                key = f"{arch}/{variant}/{'xla' if jit else 'graph'}"
+                model = build(variant, arch)
+                model.compile(jit_compile=jit)
+                model.fit(dataset, epochs=1, steps_per_epoch=args.warmup_steps, verbose=0)
+                models[key] = model
+                print("warmed up", key, flush=True)
+    times = {k: [] for k in models}
+    keys = list(models)
+    for repeat in range(args.repeats):
+        shift = repeat % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            timer = StepTimer()
+            models[key].fit(
+                dataset, epochs=1, steps_per_epoch=args.steps + 1, callbacks=[timer], verbose=0
+            )
+            times[key].append((timer.last - timer.first) / args.steps)
+        print(
+            f"repeat {repeat + 1}: " + ", ".join(f"{k} {times[k][-1] * 1e3:.0f} ms" for k in keys)
+        )
+    results = {}
+    for key, values in times.items():
+        results[key] = {
+            "step_ms_median": round(statistics.median(values) * 1e3, 2),
+            "step_ms_best": round(min(values) * 1e3, 2),
+            "step_ms_all": [round(v * 1e3, 2) for v in values],
+        }
+    speedups = {}
+    for arch in archs:
+        for jit in xla_modes:
+            mode = "xla" if jit else "graph"
+            base = results[f"{arch}/baseline/{mode}"]
+            for variant in VARIANTS:
+                if variant == "baseline":
+                    continue
+                other = results[f"{arch}/{variant}/{mode}"]
+                speedups[f"{arch}/{variant}/{mode}"] = {
+                    "median": round(base["step_ms_median"] / other["step_ms_median"], 3),
+                    "best": round(base["step_ms_best"] / other["step_ms_best"], 3),
+                }
+    out = {
+        "benchmark": "InfoMax-VAE train-step variants (prototypes; same gradients)",
+        "command": "python benchmarks/train_throughput_variants.py " + " ".join(sys.argv[1:]),
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "steps": args.steps,
+        "repeats": args.repeats,
+        "max_relative_gradient_difference": checks,
+        "results": results,
+        "speedup_over_baseline": speedups,
+        "load_average_start": load_start,
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "tensorflow": tf.__version__,
+        "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "numpy": np.__version__,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(speedups, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
