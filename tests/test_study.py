@@ -33,7 +33,7 @@ def test_smoke_study_writes_rows_figures_and_report(tmp_path):
     rows = json.loads(results.read_text())
     assert [r["run"] for r in rows] == ["vae_d2_s0", "infomax-vae_d2_s0", "infomax-vae_fc_z2"]
     for row in rows:
-        assert ROW_KEYS <= set(row), ROW_KEYS - set(row)
+        assert set(row) >= ROW_KEYS, ROW_KEYS - set(row)
         assert row["log_likelihood"] < 0 and 0 <= row["active_units"] <= row["latent_dim"]
         assert set(row["probe_accuracy"]) == {"linear", "mlp"}
         assert row["metric_settings"]["log_likelihood"]["num_samples"] > 0
