@@ -3,7 +3,7 @@ machine's dense fp32 matmul limit, side by side, in examples/s.
 
 Usage (from the repository root):
 
-    python benchmarks/train_throughput.py                  # full run (~10 min on a quiet machine)
+    python benchmarks/train_throughput.py                  # full run (~12 min at load 2-4)
     python benchmarks/train_throughput.py --skip-pythae    # our side and the matmul limit only
     python benchmarks/train_throughput.py --quick --skip-pythae --out /tmp/t.json   # smoke test
 
@@ -75,7 +75,7 @@ TARGETS = {
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per configuration")
-    parser.add_argument("--steps", type=int, default=20, help="training steps per repeat")
+    parser.add_argument("--steps", type=int, default=10, help="training steps per repeat")
     parser.add_argument("--warmup-steps", type=int, default=5, help="untimed steps first")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--archs", default="fc,conv", help="comma list of fc, conv")
