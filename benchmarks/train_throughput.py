@@ -147,21 +147,11 @@ if __name__ == "__main__":
     tf.config.threading.set_inter_op_parallelism_threads(ARGS.inter_op_threads)
 
 import keras  # noqa: E402
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
 import tf_infomax  # noqa: E402
 from tf_infomax import data  # noqa: E402
 from tf_infomax.models import method_weights  # noqa: E402
-
-
-# ------------------------------------------------------------------------------ machine
-def cpu_model() -> str:
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def cpu_flags() -> list[str]:

@@ -32,6 +32,9 @@ def _have_fashion_mnist() -> bool:
 @pytest.fixture(scope="module")
 def bench():
     """The benchmark module, imported (its arguments default; nothing runs on import)."""
+    # As when run as a script, its folder is on sys.path (for benchmarks/machine.py).
+    if str(SCRIPT.parent) not in sys.path:
+        sys.path.insert(0, str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("train_throughput", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
