@@ -1,7 +1,8 @@
 """Run in a fresh process: one SGD step of a model on 2 logical CPUs vs on one device.
 
 Prints a JSON line {"max_abs_diff": ..., "max_abs_update": ..., ...} for tests/test_distributed.py.
-Usage: python tests/mirrored_update.py METHOD [--jit]  (--jit: XLA per-replica gradients)
+Usage: python tests/mirrored_update.py METHOD [--jit] [--adam]
+  --jit: XLA per-replica gradients; --adam: two steps of the default FusedAdam instead of SGD.
 """
 
 from __future__ import annotations
@@ -21,30 +22,29 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
+from tf_infomax.optimizers import FusedAdam  # noqa: E402
+
 from conftest import tiny_images, tiny_model  # noqa: E402
 
 
-def one_step(strategy, method, images, initial, jit_compile="auto"):
+def one_step(strategy, method, images, initial, jit_compile="auto", adam=False):
+    optimizer = (lambda: FusedAdam(0.01)) if adam else (lambda: keras.optimizers.SGD(0.1))
     with strategy.scope():
         model = tiny_model(method, track_mi=True)
         model.set_weights(initial)
-        model.compile(
-            optimizer=keras.optimizers.SGD(0.1),
-            critic_optimizer=keras.optimizers.SGD(0.1),
-            jit_compile=jit_compile,
-        )
+        model.compile(optimizer=optimizer(), critic_optimizer=optimizer(), jit_compile=jit_compile)
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
     logs = model.fit(dataset, epochs=1, verbose=0).history
     return model, logs
 
 
-def main(method: str, jit_compile: bool) -> None:
-    images = tiny_images(8)
+def main(method: str, jit_compile: bool, adam: bool) -> None:
+    images = tiny_images(16 if adam else 8)
     initial = tiny_model(method, track_mi=True).get_weights()
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     one_device = tf.distribute.OneDeviceStrategy("/cpu:0")
-    single, single_logs = one_step(one_device, method, images, initial)
-    multi, multi_logs = one_step(mirrored, method, images, initial, jit_compile=jit_compile)
+    single, single_logs = one_step(one_device, method, images, initial, adam=adam)
+    multi, multi_logs = one_step(mirrored, method, images, initial, jit_compile, adam)
 
     def vae_weights(model):
         critic = {id(v) for v in model.critic.weights} if model.critic is not None else set()
@@ -67,6 +67,11 @@ def main(method: str, jit_compile: bool) -> None:
                 "critic_max_abs_update": max_diff(
                     critic_weights(multi), critic_weights(initial_model)
                 ),
+                # The replicas' copies of each variable must stay equal.
+                "replica_max_abs_diff": max(
+                    float(np.max(np.abs(v.value.values[0] - v.value.values[1])))
+                    for v in multi.weights
+                ),
                 "single_loss": single_logs["loss"][0],
                 "multi_loss": multi_logs["loss"][0],
                 "multi_logs": {k: v[0] for k, v in multi_logs.items()},
@@ -76,4 +81,4 @@ def main(method: str, jit_compile: bool) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], jit_compile="--jit" in sys.argv[2:])
+    main(sys.argv[1], jit_compile="--jit" in sys.argv[2:], adam="--adam" in sys.argv[2:])

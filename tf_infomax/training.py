@@ -21,6 +21,7 @@ import tensorflow as tf
 from tf_infomax import data
 from tf_infomax.models import build_model
 from tf_infomax.models.infomax_vae import CRITIC_CLIPNORM, VAE_CLIPNORM, InfoMaxVAE
+from tf_infomax.optimizers import FusedAdam
 
 CONFIG_FILE, MODEL_FILE, HISTORY_FILE = "config.json", "model.keras", "history.json"
 
@@ -148,8 +149,8 @@ def make_model(config: TrainConfig, image_shape) -> InfoMaxVAE:
         seed=config.seed,
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clipnorm),
-        critic_optimizer=keras.optimizers.Adam(
+        optimizer=FusedAdam(config.learning_rate, global_clipnorm=config.clipnorm),
+        critic_optimizer=FusedAdam(
             config.critic_learning_rate, global_clipnorm=config.critic_clipnorm
         ),
     )

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import keras
 
+from tf_infomax.optimizers import FusedAdam
 from tf_infomax.training import TrainConfig
 
 EPOCHS = 20
@@ -123,8 +124,8 @@ def build_and_compile(config: TrainConfig, image_shape, arch_options: dict):
         **weights.as_dict(),
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        critic_optimizer=keras.optimizers.Adam(config.critic_learning_rate),
+        optimizer=FusedAdam(config.learning_rate),
+        critic_optimizer=FusedAdam(config.critic_learning_rate),
     )
     return model
 
