@@ -7,6 +7,10 @@ import importlib
 import os
 import sys
 
+# Before any command imports TensorFlow (see tf_infomax/__init__.py).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 COMMANDS = ("train", "evaluate", "export", "reproduce", "report")
 
 
@@ -27,7 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
