@@ -27,11 +27,13 @@ def test_smoke_study_writes_rows_figures_and_report(tmp_path):
     for experiment, runs in [
         ("fashion_mnist_tables", ["vae_d2_s0", "infomax-vae_d2_s0"]),
         ("fashion_mnist_2d", ["infomax-vae_fc_z2"]),
+        ("fashion_mnist_long", ["infomax-vae_d2_s0_e1"]),
     ]:
         args = ["reproduce", experiment, "--root", str(tmp_path / experiment), "--smoke"]
         assert main([*args, "--results", str(results), "--only", *runs]) == 0
     rows = json.loads(results.read_text())
-    assert [r["run"] for r in rows] == ["vae_d2_s0", "infomax-vae_d2_s0", "infomax-vae_fc_z2"]
+    runs = ["vae_d2_s0", "infomax-vae_d2_s0", "infomax-vae_fc_z2", "infomax-vae_d2_s0_e1"]
+    assert [r["run"] for r in rows] == runs
     for row in rows:
         assert set(row) >= ROW_KEYS, ROW_KEYS - set(row)
         assert row["log_likelihood"] < 0 and 0 <= row["active_units"] <= row["latent_dim"]
@@ -44,13 +46,15 @@ def test_smoke_study_writes_rows_figures_and_report(tmp_path):
     # Re-running skips finished work and keeps every row.
     args = ["reproduce", "fashion_mnist_2d", "--root", str(tmp_path / "fashion_mnist_2d")]
     assert main([*args, "--smoke", "--results", str(results), "--only", "infomax-vae_fc_z2"]) == 0
-    assert len(json.loads(results.read_text())) == 3
+    assert len(json.loads(results.read_text())) == 4
 
     markdown = tmp_path / "fashion_mnist.md"
     assert main(["report", "--results", str(results), "--out", str(markdown)]) == 0
     text = markdown.read_text()
     assert "| 2 | -" in text and "-253.87" in text  # our cell beside the paper's VAE number
     assert "2-D latent study" in text and "infomax-vae_fc_z2_latent_codes.png" in text
+    # The longer run sits beside the tables' runs with its gap to VAE's log-likelihood.
+    assert "## Training length" in text and "| infomax-vae_d2_s0_e1 | infomax-vae | 1 |" in text
 
 
 def test_unknown_experiment_and_run_names(tmp_path, capsys):

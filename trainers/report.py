@@ -98,8 +98,32 @@ def fashion_mnist_markdown(rows: list[dict], command: str, source: str) -> str:
     table_rows = [r for r in rows if r.get("experiment") == "fashion_mnist_tables"]
     lines += _settings_section(table_rows)
     lines += _figure_section("Samples x ~ p(x|z) p(z) (Figure 3)", table_rows)
+    lines += _length_section(
+        [r for r in table_rows if r["run"] in ("vae_d2_s0", "infomax-vae_d2_s0")]
+        + [r for r in rows if r.get("experiment") == "fashion_mnist_long"]
+    )
     lines += _two_d_section([r for r in rows if r.get("experiment") == "fashion_mnist_2d"])
     return "\n".join(lines) + "\n"
+
+
+def _length_section(rows: list[dict]) -> list[str]:
+    """Depth 2, seed 0: VAE vs InfoMax-VAE after 2 epochs and after longer training."""
+    if not any(r.get("experiment") == "fashion_mnist_long" for r in rows):
+        return []
+    vae_ll = {r["epochs"]: r["log_likelihood"] for r in rows if r["model"] == "vae"}
+    lines = ["", "## Training length (depth 2, seed 0; `fashion_mnist_long`)", ""]
+    header = ["run", "model", "epochs", "train time (s)", "log-likelihood"]
+    header += ["LL minus VAE's (same epochs)", "MI (critic)", "active units", "KL"]
+    lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for row in sorted(rows, key=lambda r: (r["epochs"], r["model"] != "vae")):
+        vae = vae_ll.get(row["epochs"])
+        gap = row["log_likelihood"] - vae if vae is not None else None
+        cells = [row["run"], row["model"], str(row["epochs"])]
+        cells += [_fmt(row["train_wall_time_s"], 0), _fmt(row["log_likelihood"], 2)]
+        cells += [_fmt(gap, 2), _fmt(row.get("mutual_information"), 3)]
+        cells += [_fmt(row.get("active_units"), 0), _fmt(row.get("kl"), 2)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _settings_section(rows: list[dict]) -> list[str]:
