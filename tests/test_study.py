@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from trainers.cli import main
+from trainers.iwae_k import main as iwae_k_main
 
 ROW_KEYS = {
     "model",
@@ -48,12 +51,26 @@ def test_smoke_study_writes_rows_figures_and_report(tmp_path):
     assert main([*args, "--smoke", "--results", str(results), "--only", "infomax-vae_fc_z2"]) == 0
     assert len(json.loads(results.read_text())) == 4
 
+    # The IWAE-K check writes rows beside the results JSON; the report picks them up.
+    runs = [str(tmp_path / "fashion_mnist_tables" / r) for r in ("vae_d2_s0", "infomax-vae_d2_s0")]
+    iwae_k = results.with_name("fashion_mnist_iwae_k.json")
+    assert iwae_k_main([*runs, "--k", "2", "8", "--limit", "20", "--out", str(iwae_k)]) == 0
+    k_rows = json.loads(iwae_k.read_text())
+    assert [(r["run"], r["k"]) for r in k_rows] == [
+        ("vae_d2_s0", 2),
+        ("vae_d2_s0", 8),
+        ("infomax-vae_d2_s0", 2),
+        ("infomax-vae_d2_s0", 8),
+    ]
+    assert all(r["num_examples"] == 20 and r["log_likelihood"] < 0 for r in k_rows)
+
     markdown = tmp_path / "fashion_mnist.md"
     assert main(["report", "--results", str(results), "--out", str(markdown)]) == 0
     text = markdown.read_text()
     assert "| 2 | -" in text and "-253.87" in text  # our cell beside the paper's VAE number
     assert "2-D latent study" in text and "infomax-vae_fc_z2_latent_codes.png" in text
     # The longer run sits beside the tables' runs with its gap to VAE's log-likelihood.
+    assert "## Log-likelihood against K" in text and "| infomax-vae minus vae, depth 2 |" in text
     assert "## Training length" in text and "| infomax-vae_d2_s0_e1 | infomax-vae | 1 |" in text
 
 
@@ -63,3 +80,11 @@ def test_unknown_experiment_and_run_names(tmp_path, capsys):
     args = ["reproduce", "fashion_mnist_2d", "--root", str(tmp_path), "--smoke", "--only", "x"]
     assert main(args) == 2
     assert "Unknown runs ['x']" in capsys.readouterr().err
+
+
+def test_iwae_k_refuses_folders_that_are_not_trained_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        iwae_k_main([str(tmp_path), "--out", str(tmp_path / "k.json")])
+    assert exit_info.value.code == 2
+    assert "no model.keras" in capsys.readouterr().err
+    assert not (tmp_path / "k.json").exists()

@@ -11,6 +11,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("report", help="make docs/results/*.md from the results JSON")
     p.add_argument("--results", default="docs/results/fashion_mnist.json")
     p.add_argument("--out", default="docs/results/fashion_mnist.md")
+    p.add_argument(
+        "--iwae-k",
+        default=None,
+        help="rows of `python -m trainers.iwae_k` (default: RESULTS_iwae_k.json if present)",
+    )
     return p
 
 
@@ -24,7 +29,12 @@ def run(args: argparse.Namespace) -> int:
             f"--results {path}` first."
         )
     rows = json.loads(path.read_text())
+    iwae_path = Path(args.iwae_k) if args.iwae_k else path.with_name(f"{path.stem}_iwae_k.json")
+    if args.iwae_k and not iwae_path.exists():
+        raise FileNotFoundError(f"--iwae-k {iwae_path} not found; make it with trainers.iwae_k.")
+    iwae_rows = json.loads(iwae_path.read_text()) if iwae_path.exists() else None
     command = f"tf-infomax report --results {args.results} --out {args.out}"
-    Path(args.out).write_text(fashion_mnist_markdown(rows, command, str(path)))
+    markdown = fashion_mnist_markdown(rows, command, str(path), iwae_rows)
+    Path(args.out).write_text(markdown)
     print(f"wrote {args.out} from {len(rows)} rows")
     return 0
