@@ -130,3 +130,17 @@ def test_quick_run_of_our_side_writes_the_results(tmp_path):
     assert machine["cpu_model"] and machine["tf_intra_op_threads"] >= 1
     assert len(machine["load_average_start"]) == 3 and len(machine["load_average_end"]) == 3
     assert result["versions"]["tensorflow"] and result["versions"]["pythae_side"] is None
+
+    # The docs' tables are rendered from such a JSON (benchmarks/render_throughput.py).
+    rendered = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "render_throughput.py"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    vae = configurations["ours/fc/vae/graph/onednn-on"]
+    assert f"| `ours/fc/vae/graph/onednn-on` | {vae['examples_per_s_median']:,.0f} |" in (
+        rendered.stdout
+    )
+    assert "**limit " in rendered.stdout and "InfoMax-VAE step / VAE step" in rendered.stdout
