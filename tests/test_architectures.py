@@ -3,6 +3,7 @@ experiment definitions' smoke variants (mock CIFAR/CelebA, real binarized Fashio
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -135,12 +136,24 @@ def test_pixelvae_experiment_smoke_on_binarized_fashion_mnist(tmp_path):
     for config in configs.values():  # what `tf-infomax train` builds from these configs
         model = build_model(config.model, arch="pixelvae", latent_dim=2, decoder_layers=3)
         assert model.decoder_conditions_on_x and model.decoder.num_layers == 3
-    study = pixelvae.Study(
-        arch_options={"filters": 4}, eval_limit=100, elbo_limit=100, probe_train_limit=100
-    )
-    infomax = {k: c for k, c in configs.items() if c.model == "infomax-vae"}
-    results = pixelvae.run(infomax, study, tmp_path / "results")
+    study = pixelvae.Study(eval_limit=100, elbo_limit=100, probe_train_limit=100)
+    infomax = {
+        k: dataclasses.replace(c, arch_options={"filters": 4})
+        for k, c in configs.items()
+        if c.model == "infomax-vae"
+    }
+    results = pixelvae.run(infomax, study, tmp_path / "results", runs_dir=tmp_path / "runs")
     row = results["runs"][0]
+    # Trained by training.train: a run directory like `tf-infomax train` writes, with the
+    # architecture options in its config.json and in the model it saved.
+    run_dir = tmp_path / "runs" / row["run"]
+    assert json.loads((run_dir / "config.json").read_text())["arch_options"] == {"filters": 4}
+    assert (
+        row["decoder_params"]
+        < build_model(
+            "infomax-vae", arch="pixelvae", latent_dim=2, decoder_layers=3
+        ).decoder.count_params()
+    )
     assert 0.0 <= row["linear_probe_test_accuracy"] <= 1.0
     assert np.isfinite(row["train_history"]["loss"][-1])
     assert set(row["test_terms"]) >= {"reconstruction", "kl", "mi"}

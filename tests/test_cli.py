@@ -71,12 +71,27 @@ def test_train_resumes_an_interrupted_run(tmp_path):
         (["--model", "infomax-vae", "--batch-size", "1"], "Batch size 1 is too small"),
         (["--model", "infomax-vae", "--alpha", "-1"], "alpha must be >= 0"),
         (["--model", "vae", "--limit", "20", "--batch-size", "50"], "fewer than one batch"),
+        (["--model", "vae", "--arch-option", "filters"], "expected KEY=VALUE"),
+        (["--model", "vae", "--arch-option", "width=3"], "Bad options ['width']"),
     ],
 )
 def test_bad_options_give_a_clear_error(tmp_path, capsys, args, message):
     base = ["--dataset", "sklearn_digits", "--latent-dim", "3", "--limit", "100"]
     assert main(["train", *base, *args, "--out", str(tmp_path / "run")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_train_passes_architecture_options_to_the_networks(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--model", "vae", "--arch", "pixelvae", "--arch-option", "filters=4"]
+    args += ["--decoder-layers", "2", "--latent-dim", "2", "--binarize", "--limit", "64"]
+    args += ["--batch-size", "32", "--validation-limit", "0", "--out", str(out)]
+    assert main(args) == 0
+    assert json.loads((out / "config.json").read_text())["arch_options"] == {"filters": 4}
+    model = keras.models.load_model(out / "model.keras")
+    layers = model.decoder._flatten_layers()
+    widths = {layer.filters for layer in layers if hasattr(layer, "filters")}
+    assert 4 in widths and 64 not in widths  # the PixelCNN's default width is 64
 
 
 def test_unknown_names_are_rejected_by_the_parser(capsys):

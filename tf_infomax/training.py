@@ -33,6 +33,7 @@ class TrainConfig:
     model: str = "infomax-vae"
     dataset: str = "fashion_mnist"
     arch: str = "fc"
+    arch_options: dict = field(default_factory=dict)
     latent_dim: int = 20
     decoder_layers: int | None = None
     estimator: str = "f-kl"
@@ -137,6 +138,7 @@ def make_model(config: TrainConfig, image_shape) -> InfoMaxVAE:
         image_shape=image_shape,
         latent_dim=config.latent_dim,
         arch=config.arch,
+        arch_options=config.arch_options,
         decoder_layers=config.decoder_layers,
         estimator=config.estimator,
         beta=config.beta,

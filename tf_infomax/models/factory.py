@@ -15,6 +15,7 @@ def build_model(
     image_shape: Sequence[int] = (28, 28, 1),
     latent_dim: int = 20,
     arch: str = "fc",
+    arch_options: dict | None = None,
     decoder_layers: int | None = None,
     estimator: str = "f-kl",
     beta: float | None = None,
@@ -33,6 +34,8 @@ def build_model(
         image_shape: (H, W, C) of the data.
         latent_dim: size of z.
         arch: network family (``tf_infomax.networks.ARCHITECTURES``).
+        arch_options: the family's own width options, e.g. ``{"filters": 16}`` for
+            ``pixelvae`` (see the builders in ``tf_infomax.networks.registry``).
         decoder_layers: hidden layers of the generative net (Tables 2-3).
         estimator: MI bound used by the critic.
         beta, alpha, infovae_alpha, infovae_lambda: see ``methods.method_weights``.
@@ -50,7 +53,9 @@ def build_model(
         infovae_alpha=infovae_alpha,
         infovae_lambda=infovae_lambda,
     )
-    encoder, decoder = build_networks(arch, tuple(image_shape), latent_dim, decoder_layers)
+    encoder, decoder = build_networks(
+        arch, tuple(image_shape), latent_dim, decoder_layers, **(arch_options or {})
+    )
     units = critic_units or default_critic_units(arch)
     critic = build_critic(units) if (weights.alpha > 0 or track_mi) else None
     return InfoMaxVAE(

@@ -16,6 +16,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", default="infomax-vae", choices=METHODS)
     p.add_argument("--dataset", default="fashion_mnist", choices=DATASET_NAMES)
     p.add_argument("--arch", default="fc", choices=sorted(ARCHITECTURES))
+    p.add_argument(
+        "--arch-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="architecture option, repeatable (e.g. --arch pixelvae --arch-option filters=16)",
+    )
     p.add_argument("--latent-dim", type=int, default=20)
     p.add_argument("--decoder-layers", type=int, default=None, help="fc decoder depth (Tables 2-3)")
     p.add_argument("--estimator", default="f-kl", choices=sorted(ESTIMATORS))
@@ -49,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         dataset=args.dataset,
         arch=args.arch,
+        arch_options=_arch_options(args.arch_option),
         latent_dim=args.latent_dim,
         decoder_layers=args.decoder_layers,
         estimator=args.estimator,
@@ -76,3 +84,17 @@ def run(args: argparse.Namespace) -> int:
     print("final:", json.dumps({k: round(v, 4) for k, v in final.items()}))
     print(f"wrote {args.out}/model.keras, config.json, history.json")
     return 0
+
+
+def _arch_options(pairs: list[str]) -> dict:
+    """``["filters=16"]`` -> ``{"filters": 16}`` (values read as JSON, else kept as text)."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--arch-option {pair!r}: expected KEY=VALUE, e.g. filters=16.")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
