@@ -37,6 +37,9 @@ def test_smoke_study_writes_rows_figures_and_report(tmp_path):
     rows = json.loads(results.read_text())
     runs = ["vae_d2_s0", "infomax-vae_d2_s0", "infomax-vae_fc_z2", "infomax-vae_d2_s0_e1"]
     assert [r["run"] for r in rows] == runs
+    # Per-epoch training logs, incl. the training critic's MI bound for InfoMax-VAE.
+    assert len(rows[1]["train_history"]["mi"]) == rows[1]["epochs"] == 1
+    assert "mi" not in rows[0]["train_history"] and rows[0]["train_history"]["reconstruction"]
     for row in rows:
         assert set(row) >= ROW_KEYS, ROW_KEYS - set(row)
         assert row["log_likelihood"] < 0 and 0 <= row["active_units"] <= row["latent_dim"]
@@ -71,7 +74,7 @@ def test_smoke_study_writes_rows_figures_and_report(tmp_path):
     assert "2-D latent study" in text and "infomax-vae_fc_z2_latent_codes.png" in text
     # The longer run sits beside the tables' runs with its gap to VAE's log-likelihood.
     assert "## Log-likelihood against K" in text and "| infomax-vae minus vae, depth 2 |" in text
-    assert "## Training length" in text and "| infomax-vae_d2_s0_e1 | infomax-vae | 2 | 1 |" in text
+    assert "## Training length" in text and "| infomax-vae_d2_s0_e1 | 2 | 1 |" in text
 
 
 def test_unknown_experiment_and_run_names(tmp_path, capsys):

@@ -83,6 +83,12 @@ def make_row(name: str, run_dir: Path) -> dict:
         "train_examples": config.limit,
         "train_wall_time_s": round(sum(history.get("wall_time_s", [])), 1),
         "final_train_loss": history["loss"][-1] if history.get("loss") else None,
+        # Per-epoch means of the training logs (the MI bound is the training critic's).
+        "train_history": {
+            k: [round(v, 4) for v in history[k]]
+            for k in ("loss", "reconstruction", "kl", "mi")
+            if k in history
+        },
         "config": config.to_dict(),
     }
     for key in ROW_METRICS:
