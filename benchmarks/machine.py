@@ -1,9 +1,13 @@
-"""Facts about the machine a benchmark ran on, shared by the benchmark scripts."""
+"""Facts about the machine and software a benchmark ran on, shared by the benchmark scripts.
+
+Standard library only: the pythae worker imports it too, in its own virtualenv.
+"""
 
 from __future__ import annotations
 
 import pathlib
 import platform
+from importlib import metadata
 
 
 def cpu_model() -> str:
@@ -15,3 +19,11 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def package_version(dist: str) -> str | None:
+    """The installed version of distribution ``dist``, or None if it is not installed."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None

@@ -147,7 +147,8 @@ if __name__ == "__main__":
     tf.config.threading.set_inter_op_parallelism_threads(ARGS.inter_op_threads)
 
 import keras  # noqa: E402
-from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
+from machine import cpu_model, package_version  # noqa: E402  (benchmarks/machine.py)
+from step_timer import StepTimer  # noqa: E402  (benchmarks/step_timer.py)
 
 import tf_infomax  # noqa: E402
 from tf_infomax import data  # noqa: E402
@@ -414,23 +415,6 @@ def training_dataset(pipeline: str, batch: int, limit, images=None) -> tf.data.D
     ds = tf.data.Dataset.from_tensor_slices(images)
     ds = ds.shuffle(len(images), seed=0, reshuffle_each_iteration=True).repeat()
     return ds.batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
-class StepTimer(keras.callbacks.Callback):
-    """Times the steps after the first of one fit call."""
-
-    def __init__(self):
-        super().__init__()
-        self.first = self.last = None
-        self.batches = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        now, cpu = time.perf_counter(), time.process_time()
-        if self.first is None:
-            self.first, self.first_cpu = now, cpu
-        else:
-            self.last, self.last_cpu = now, cpu
-            self.batches += 1
 
 
 class OurRun:
@@ -846,8 +830,8 @@ def main() -> int:
             "python": platform.python_version(),
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
-            "tensorflow_probability": _version("tensorflow-probability"),
-            "tf_infomax": _version("tf-infomax"),
+            "tensorflow_probability": package_version("tensorflow-probability"),
+            "tf_infomax": package_version("tf-infomax"),
             "numpy": np.__version__,
             "pythae_side": worker_info,
         },
@@ -875,15 +859,6 @@ def main() -> int:
     print_table(result)
     print(f"wrote {args.out} ({result['wall_seconds']:.0f} s)")
     return 0
-
-
-def _version(dist: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def add_flop_rates(configurations: dict, limit: dict | None) -> None:

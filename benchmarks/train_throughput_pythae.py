@@ -45,6 +45,7 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
+from machine import package_version  # benchmarks/machine.py (this script runs from benchmarks/)
 from pythae.data.datasets import BaseDataset
 from pythae.models import VAE, VAEConfig
 from pythae.models.base.base_utils import ModelOutput
@@ -289,7 +290,7 @@ def main() -> int:
                 reply(
                     {
                         "torch": torch.__version__,
-                        "pythae": getattr(pythae, "__version__", None) or _dist_version("pythae"),
+                        "pythae": getattr(pythae, "__version__", None) or package_version("pythae"),
                         "numpy": np.__version__,
                         "python": sys.version.split()[0],
                         "torch_num_threads": torch.get_num_threads(),
@@ -339,15 +340,6 @@ def main() -> int:
         except Exception as error:  # reported to the parent, which fails loudly
             reply({"error": f"{type(error).__name__}: {error}"})
     return 0
-
-
-def _dist_version(name: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 if __name__ == "__main__":

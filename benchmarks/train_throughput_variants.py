@@ -36,7 +36,6 @@ import os
 import pathlib
 import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # the faster setting here (see docs)
@@ -44,6 +43,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # the faster setting here (
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from step_timer import StepTimer  # noqa: E402  (benchmarks/step_timer.py)
 
 import tf_infomax  # noqa: E402
 from tf_infomax import data  # noqa: E402
@@ -144,20 +144,6 @@ def check_same_gradients(arch: str, batch: tf.Tensor) -> dict:
             worst = max(worst, float(tf.reduce_max(tf.abs(a - b))) / scale)
         out[variant] = worst
     return out
-
-
-class StepTimer(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.first = self.last = None
-        self.batches = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        now = time.perf_counter()
-        if self.first is None:
-            self.first = now
-        else:
-            self.last, self.batches = now, self.batches + 1
 
 
 def main(argv=None) -> int:

@@ -7,8 +7,8 @@ import importlib
 import os
 import sys
 
-# Before any command imports TensorFlow (see tf_infomax/__init__.py).
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+# Before any command imports TensorFlow. The commands reach TensorFlow only through
+# tf_infomax, whose __init__ sets the package's TensorFlow defaults (oneDNN) first.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 COMMANDS = ("train", "evaluate", "export", "reproduce", "report")

@@ -1,0 +1,28 @@
+"""A Keras callback that times training steps, shared by the training benchmarks."""
+
+from __future__ import annotations
+
+import time
+
+import keras
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Times the steps after the first of one fit call (wall and process CPU seconds).
+
+    The first step is excluded: it includes the start of a new ``fit`` call (iterator creation,
+    shuffle-buffer fill). ``last - first`` spans ``batches`` steps.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.first = self.last = None
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        now, cpu = time.perf_counter(), time.process_time()
+        if self.first is None:
+            self.first, self.first_cpu = now, cpu
+        else:
+            self.last, self.last_cpu = now, cpu
+            self.batches += 1
