@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,28 @@ from tf_infomax.models.infomax_vae import CRITIC_CLIPNORM, VAE_CLIPNORM, InfoMax
 from tf_infomax.optimizers import FusedAdam
 
 CONFIG_FILE, MODEL_FILE, HISTORY_FILE = "config.json", "model.keras", "history.json"
+DIVERGED_FILE = "diverged.json"
+
+
+def write_json(path: Path, value) -> None:
+    """Write JSON atomically (beside, fsync, rename); NaN/inf are written as null."""
+    text = json.dumps(_finite_or_null(value), indent=1, allow_nan=False)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as handle:
+        handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _finite_or_null(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value
 
 
 @dataclass
@@ -53,6 +76,9 @@ class TrainConfig:
     critic_learning_rate: float = 1e-4
     clipnorm: float | None = VAE_CLIPNORM
     critic_clipnorm: float | None = CRITIC_CLIPNORM
+    critic_score_bound: float | None = 20.0
+    min_log_var: float | None = -10.0
+    diagnostics: bool = False
     seed: int = 0
     data_dir: str | None = None
     extra: dict = field(default_factory=dict)
@@ -118,7 +144,10 @@ class _StopOnDivergence(keras.callbacks.Callback):
 
 
 class _HistoryWriter(keras.callbacks.Callback):
-    """Rewrites history.json after every epoch, so partial runs keep their logs."""
+    """Rewrites history.json after every epoch, so partial runs keep their logs.
+
+    A non-finite value (a diverged epoch) is written as ``null``, so the file stays JSON.
+    """
 
     def __init__(self, path: Path, previous: dict[str, list[float]]):
         super().__init__()
@@ -128,7 +157,7 @@ class _HistoryWriter(keras.callbacks.Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
         self.history.setdefault("epoch", []).append(epoch + 1)
-        self.path.write_text(json.dumps(self.history, indent=1))
+        write_json(self.path, self.history)
 
 
 def make_model(config: TrainConfig, image_shape) -> InfoMaxVAE:
@@ -149,6 +178,9 @@ def make_model(config: TrainConfig, image_shape) -> InfoMaxVAE:
         track_mi=config.track_mi,
         likelihood=config.likelihood,
         seed=config.seed,
+        critic_score_bound=config.critic_score_bound,
+        min_log_var=config.min_log_var,
+        diagnostics=config.diagnostics,
     )
     model.compile(
         optimizer=FusedAdam(config.learning_rate, global_clipnorm=config.clipnorm),
@@ -248,6 +280,7 @@ def train(
     )
     if divergence.where is not None:
         epoch, batch = divergence.where
+        write_json(out / DIVERGED_FILE, {"epoch": epoch, "batch": batch})
         raise TrainingDivergedError(
             f"Training diverged: the loss became NaN/inf at epoch {epoch}, batch {batch}. "
             f"Nothing was saved as finished; {out / 'backup'} holds the last completed epoch. "
@@ -255,6 +288,6 @@ def train(
         )
     history = json.loads(history_path.read_text()) if history_path.exists() else {}
     history.setdefault("wall_time_s", []).append(time.perf_counter() - started)
-    history_path.write_text(json.dumps(history, indent=1))
+    write_json(history_path, history)
     model.save(out / MODEL_FILE)
     return model, history

@@ -13,7 +13,15 @@ import shutil
 import time
 from pathlib import Path
 
-from tf_infomax.training import HISTORY_FILE, MODEL_FILE, TrainConfig, load_config, train
+from tf_infomax.training import (
+    DIVERGED_FILE,
+    HISTORY_FILE,
+    MODEL_FILE,
+    TrainConfig,
+    TrainingDivergedError,
+    load_config,
+    train,
+)
 
 ROW_METRICS = (
     "log_likelihood",
@@ -70,7 +78,8 @@ def _value(entry):
 def make_row(name: str, run_dir: Path) -> dict:
     """One results row: the run's config, training record and metrics with their settings."""
     config = load_config(run_dir)  # what the run was trained with, not today's defaults
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     history = json.loads((run_dir / HISTORY_FILE).read_text())
     row = {
         "run": name,
@@ -83,14 +92,18 @@ def make_row(name: str, run_dir: Path) -> dict:
         "train_examples": config.limit,
         "train_wall_time_s": round(sum(history.get("wall_time_s", [])), 1),
         "final_train_loss": history["loss"][-1] if history.get("loss") else None,
-        # Per-epoch means of the training logs (the MI bound is the training critic's).
+        # Per-epoch logs: training means (the MI bound is the training critic's), val_* and
+        # diagnostics; null where an epoch diverged.
         "train_history": {
-            k: [round(v, 4) for v in history[k]]
-            for k in ("loss", "reconstruction", "kl", "mi")
-            if k in history
+            k: [None if v is None else round(v, 4) for v in values]
+            for k, values in history.items()
+            if k not in ("epoch", "wall_time_s")
         },
         "config": config.to_dict(),
     }
+    diverged = run_dir / DIVERGED_FILE
+    if diverged.exists():
+        row["diverged"] = json.loads(diverged.read_text())
     for key in ROW_METRICS:
         row[key] = _value(metrics.get(key))
     row["evaluation"] = {k: v for k, v in metrics.items() if k not in ROW_METRICS}
@@ -144,10 +157,15 @@ def run_study(
             continue
         run_dir = root / name
         started = time.perf_counter()
-        if not (run_dir / MODEL_FILE).exists() or (run_dir / "backup").exists():
+        diverged = (run_dir / DIVERGED_FILE).exists()
+        if not diverged and (not (run_dir / MODEL_FILE).exists() or (run_dir / "backup").exists()):
             print(f"[{experiment}] training {name}", flush=True)
-            train(config, run_dir, verbose=verbose)
-        if not (run_dir / "metrics.json").exists():
+            try:
+                train(config, run_dir, verbose=verbose)
+            except TrainingDivergedError as error:  # recorded in the row; the study goes on
+                print(f"[{experiment}] {name}: {error}", flush=True)
+                diverged = True
+        if not diverged and not (run_dir / "metrics.json").exists():
             print(f"[{experiment}] evaluating {name}", flush=True)
             evaluate_run(run_dir, evaluation)
         kept[name] = {"experiment": experiment, **make_row(name, run_dir)}

@@ -26,6 +26,9 @@ def build_model(
     track_mi: bool = False,
     likelihood: str = "bernoulli",
     seed: int = 0,
+    critic_score_bound: float | None = 20.0,
+    min_log_var: float | None = -10.0,
+    diagnostics: bool = False,
 ) -> InfoMaxVAE:
     """An uncompiled ``InfoMaxVAE`` configured as one of the four methods.
 
@@ -45,6 +48,10 @@ def build_model(
             (it does not change their objective).
         likelihood: ``bernoulli`` or ``gaussian``.
         seed: seed for initialisation-independent sampling noise.
+        critic_score_bound: soft bound on the critic's scores (``MLPCritic.output_bound``;
+            None: unbounded).
+        min_log_var: floor of the posterior log-variance (None: none).
+        diagnostics: log the step's diagnostics (``tf_infomax.models.diagnostics``).
     """
     weights = method_weights(
         method,
@@ -57,7 +64,8 @@ def build_model(
         arch, tuple(image_shape), latent_dim, decoder_layers, **(arch_options or {})
     )
     units = critic_units or default_critic_units(arch)
-    critic = build_critic(units) if (weights.alpha > 0 or track_mi) else None
+    needs_critic = weights.alpha > 0 or track_mi
+    critic = build_critic(units, output_bound=critic_score_bound) if needs_critic else None
     return InfoMaxVAE(
         encoder,
         decoder,
@@ -65,6 +73,8 @@ def build_model(
         likelihood=likelihood,
         estimator=estimator,
         seed=seed,
+        min_log_var=min_log_var,
+        diagnostics=diagnostics,
         name=method.replace("-", "_"),
         **weights.as_dict(),
     )

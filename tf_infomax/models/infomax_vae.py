@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from tf_infomax import distributions
+from tf_infomax.models import diagnostics as diag
 from tf_infomax.models import validation
 from tf_infomax.models.methods import RegularizerWeights, check_weights
 from tf_infomax.networks.critic import MLPCritic
@@ -43,6 +44,14 @@ class Terms(NamedTuple):
     mmd: tf.Tensor
     mi: tf.Tensor
     critic_objective: tf.Tensor
+
+
+class Forward(NamedTuple):
+    """One forward pass: the terms, the encoder's raw output and the critic's scores."""
+
+    terms: Terms
+    encoder_output: tf.Tensor
+    scores: tuple | tf.Tensor | None
 
 
 def _decoder_shapes(decoder, latent_dim: int, image_shape: tuple) -> tuple[tuple, tuple]:
@@ -97,6 +106,9 @@ class InfoMaxVAE(keras.Model):
             Fashion-MNIST with alpha = 10 the log-variance fell below -100 and training
             diverged in epoch 2. The floor, -10 (std 0.0067), stops that; VAE posteriors stay
             above it.
+        diagnostics: also log gradient norms per term, clip rates, critic scores and the
+            smallest log-variance (``tf_infomax.models.diagnostics``); costs extra backward
+            passes through the decoder and critic.
 
     Example:
         >>> model = tf_infomax.build_model("infomax-vae", image_shape=(28, 28, 1), latent_dim=20)
@@ -117,6 +129,7 @@ class InfoMaxVAE(keras.Model):
         estimator: str = "f-kl",
         seed: int = 0,
         min_log_var: float | None = -10.0,
+        diagnostics: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -163,13 +176,18 @@ class InfoMaxVAE(keras.Model):
         if critic is not None:
             names += ["mi", "critic_loss"]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.diagnostics = bool(diagnostics)
+        self._diagnostics = diag.trackers(critic is not None) if self.diagnostics else {}
         self.critic_optimizer = None
         self.built = True
 
     # ---------------------------------------------------------------- inference API
     def encode(self, x, training: bool = False) -> PosteriorParams:
         """Mean and log-variance of q(z|x), the log-variance floored at ``min_log_var``."""
-        mean, log_var = tf.split(self.encoder(x, training=training), 2, axis=-1)
+        return self._posterior_params(self.encoder(x, training=training))
+
+    def _posterior_params(self, encoder_output) -> PosteriorParams:
+        mean, log_var = tf.split(encoder_output, 2, axis=-1)
         if self.min_log_var is not None:
             log_var = tf.maximum(log_var, self.min_log_var)
         return PosteriorParams(mean, log_var)
@@ -238,7 +256,11 @@ class InfoMaxVAE(keras.Model):
 
     def compute_terms(self, x, training: bool = False, noise: Noise | None = None) -> Terms:
         """The objective's terms on one (per-replica) batch of images."""
-        mean, log_var = self.encode(x, training=training)
+        return self._forward(x, training, noise).terms
+
+    def _forward(self, x, training: bool = False, noise: Noise | None = None) -> Forward:
+        encoder_output = self.encoder(x, training=training)
+        mean, log_var = self._posterior_params(encoder_output)
         if noise is None:
             noise = self.draw_noise(tf.shape(mean)[0])
         z = mean + tf.exp(0.5 * log_var) * noise.epsilon
@@ -252,15 +274,18 @@ class InfoMaxVAE(keras.Model):
             divergence = mmd(z, noise.prior_samples)
             loss += self.mmd_weight * divergence
         mi = critic_objective = zero
+        scores = None
         if self.critic is not None:
             if self.estimator.uses_score_matrix:
-                estimate = self.estimator.fn(self.critic.score_matrix(x, z))
+                scores = self.critic.score_matrix(x, z)
+                estimate = self.estimator.fn(scores)
             else:
                 scores = self.critic.joint_and_marginal(x, z, noise.permutation)
                 estimate = self.estimator.fn(*scores)
             mi, critic_objective = estimate
             loss -= self.alpha * critic_objective
-        return Terms(loss, reconstruction, kl, divergence, mi, critic_objective)
+        terms = Terms(loss, reconstruction, kl, divergence, mi, critic_objective)
+        return Forward(terms, encoder_output, scores)
 
     # ---------------------------------------------------------------- training
     def compile(self, optimizer=None, critic_optimizer=None, jit_compile="auto", **kwargs):
@@ -315,7 +340,7 @@ class InfoMaxVAE(keras.Model):
 
     @property
     def metrics(self):
-        return list(self._trackers.values())
+        return list(self._trackers.values()) + list(self._diagnostics.values())
 
     def _check_batch(self, x):
         validation.check_image_shape(x.shape, self.image_shape)
@@ -331,25 +356,72 @@ class InfoMaxVAE(keras.Model):
             x, "Input images contain NaN or inf; clean the data (images in [0, 1])."
         )
 
-    def _record(self, terms: Terms):
+    def _record(self, terms: Terms, diagnostics: dict | None = None):
         values = terms._asdict()
         values["critic_loss"] = -terms.critic_objective
         for name, tracker in self._trackers.items():
             tracker.update_state(values[name])
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        diagnostics = diagnostics or {}
+        for name, value in diagnostics.items():
+            self._diagnostics[name].update_state(value)
+        logs = {name: tracker.result() for name, tracker in self._trackers.items()}
+        logs.update({name: self._diagnostics[name].result() for name in diagnostics})
+        return logs
 
     def _gradients(self, x, noise, replicas):
-        """Terms and gradients of one replica's batch; losses scaled inside the tape."""
-        with tf.GradientTape(persistent=self.critic is not None) as tape:
-            terms = self.compute_terms(x, training=True, noise=noise)
+        """Terms, gradients and diagnostics of one replica's batch; losses scaled in the tape."""
+        with tf.GradientTape(persistent=self.critic is not None or self.diagnostics) as tape:
+            forward = self._forward(x, training=True, noise=noise)
+            terms = forward.terms
             # Scaled inside the tape: apply_gradients sums over replicas.
             vae_loss = terms.loss / replicas
             critic_loss = -terms.critic_objective / replicas
+            if self.diagnostics:
+                pulls = {
+                    "grad_reconstruction": terms.reconstruction,
+                    "grad_kl": self.beta * terms.kl,
+                    "grad_mi": -self.alpha * terms.critic_objective,
+                }
         grads = tape.gradient(vae_loss, self._vae_variables)
         critic_grads = (
             tape.gradient(critic_loss, self.critic.trainable_variables) if self.critic else []
         )
-        return terms, grads, critic_grads
+        values = {}
+        if self.diagnostics:
+            values = self._diagnostic_values(tape, forward, pulls, grads, critic_grads, replicas)
+        return terms, grads, critic_grads, values
+
+    def _forward_diagnostics(self, forward: Forward) -> dict:
+        """The diagnostics of a forward pass: smallest log-variance, critic scores."""
+        if not self.diagnostics:
+            return {}
+        _, log_var = tf.split(forward.encoder_output, 2, axis=-1)
+        floor = self.min_log_var if self.min_log_var is not None else -float("inf")
+        values = {
+            "log_var_min": tf.reduce_min(log_var),
+            "log_var_floored": tf.reduce_mean(tf.cast(log_var < floor, tf.float32)),
+        }
+        if self.critic is not None:
+            values.update(diag.score_values(forward.scores))
+        return values
+
+    def _diagnostic_values(self, tape, forward, pulls, grads, critic_grads, replicas) -> dict:
+        """The values of ``tf_infomax.models.diagnostics`` for one training step."""
+        values = self._forward_diagnostics(forward)
+        for name, term in pulls.items():
+            if name in self._diagnostics:
+                grad = tape.gradient(term, forward.encoder_output)
+                values[name] = tf.zeros(()) if grad is None else tf.norm(grad)
+        vae_norm = tf.linalg.global_norm(grads) * replicas
+        values["vae_grad_norm"] = vae_norm
+        values["vae_clip_rate"] = diag.clip_rate(vae_norm, self.optimizer)
+        if self.critic is not None:
+            critic_norm = tf.linalg.global_norm(critic_grads) * replicas
+            values.update(
+                critic_grad_norm=critic_norm,
+                critic_clip_rate=diag.clip_rate(critic_norm, self.critic_optimizer),
+            )
+        return values
 
     def train_step(self, data):
         x = validation.image_batch(data)
@@ -357,17 +429,18 @@ class InfoMaxVAE(keras.Model):
         replica_id, replicas = _replica_position()
         noise = self.draw_noise(tf.shape(x)[0], (replica_id, replicas))
         gradients = self._compiled_gradients if self._jit_gradients else self._gradients
-        terms, grads, critic_grads = gradients(x, noise, replicas)
+        terms, grads, critic_grads, diagnostics = gradients(x, noise, replicas)
         self.optimizer.apply_gradients(zip(grads, self._vae_variables, strict=True))
         if self.critic is not None:
             critic_vars = self.critic.trainable_variables
             self.critic_optimizer.apply_gradients(zip(critic_grads, critic_vars, strict=True))
-        return self._record(terms)
+        return self._record(terms, diagnostics)
 
     def test_step(self, data):
         x = validation.image_batch(data)
         self._check_batch(x)
-        return self._record(self.compute_terms(x, training=False))
+        forward = self._forward(x, training=False)
+        return self._record(forward.terms, self._forward_diagnostics(forward))
 
     def fit(self, x=None, y=None, batch_size=None, **kwargs):
         """``keras.Model.fit``, after checking shapes, NaN/inf and batch size up front."""
@@ -388,6 +461,7 @@ class InfoMaxVAE(keras.Model):
             estimator=self.estimator.name,
             seed=self.seed,
             min_log_var=self.min_log_var,
+            diagnostics=self.diagnostics,
         )
         return config
 
@@ -400,6 +474,10 @@ class InfoMaxVAE(keras.Model):
         return cls(**config)
 
 
-def build_critic(units=None, activation: str = "relu") -> MLPCritic:
+def build_critic(
+    units=None, activation: str = "relu", output_bound: float | None = 20.0
+) -> MLPCritic:
     """The default critic: the authors' MLP on [flatten(x), z]."""
-    return MLPCritic(units or (1000, 400, 100), activation=activation, name="critic")
+    return MLPCritic(
+        units or (1000, 400, 100), activation=activation, output_bound=output_bound, name="critic"
+    )

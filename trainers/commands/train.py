@@ -40,8 +40,27 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--validation-limit", type=int, default=None, help="0 disables validation")
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--critic-learning-rate", type=float, default=1e-4)
-    p.add_argument("--clipnorm", type=float, default=100.0, help="global grad-norm clip (VAE)")
-    p.add_argument("--critic-clipnorm", type=float, default=10.0, help="same, critic")
+    p.add_argument(
+        "--clipnorm", type=_float_or_none, default=100.0, help="global grad-norm clip (VAE); none"
+    )
+    p.add_argument("--critic-clipnorm", type=_float_or_none, default=10.0, help="same, critic")
+    p.add_argument(
+        "--critic-score-bound",
+        type=_float_or_none,
+        default=20.0,
+        help="soft bound B of the critic, t = B tanh(t_raw / B); 'none' for unbounded",
+    )
+    p.add_argument(
+        "--min-log-var",
+        type=_float_or_none,
+        default=-10.0,
+        help="floor of the posterior log-variance; 'none' for no floor",
+    )
+    p.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="log gradient norms per term, clip rates, critic scores, smallest log-variance",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
@@ -76,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
         critic_learning_rate=args.critic_learning_rate,
         clipnorm=args.clipnorm,
         critic_clipnorm=args.critic_clipnorm,
+        critic_score_bound=args.critic_score_bound,
+        min_log_var=args.min_log_var,
+        diagnostics=args.diagnostics,
         seed=args.seed,
         data_dir=args.data_dir,
     )
@@ -84,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
     print("final:", json.dumps({k: round(v, 4) for k, v in final.items()}))
     print(f"wrote {args.out}/model.keras, config.json, history.json")
     return 0
+
+
+def _float_or_none(text: str) -> float | None:
+    """A float, or None for 'none'."""
+    return None if text.lower() == "none" else float(text)
 
 
 def _arch_options(pairs: list[str]) -> dict:

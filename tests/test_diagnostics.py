@@ -1,0 +1,92 @@
+"""Training diagnostics: the logged values are what they claim to measure."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_infomax import distributions
+from tf_infomax.models import InfoMaxVAE, diagnostics
+from tf_infomax.networks import MLPCritic, fc_decoder, fc_encoder
+from tf_infomax.optimizers import FusedAdam
+
+from conftest import IMAGE_SHAPE, LATENT
+
+
+def _model(alpha=10.0, **kw):
+    keras.utils.set_random_seed(0)
+    return InfoMaxVAE(
+        fc_encoder(IMAGE_SHAPE, LATENT, units=7, depth=2),
+        fc_decoder(IMAGE_SHAPE, LATENT, units=7, depth=2),
+        MLPCritic((9, 4)) if alpha > 0 else None,
+        alpha=alpha,
+        diagnostics=True,
+        **kw,
+    )
+
+
+def test_diagnostics_are_logged_finite_and_in_range(images):
+    model = _model()
+    model.compile()
+    history = model.fit(images, batch_size=10, epochs=2, verbose=0).history
+    expected = set(diagnostics.MEANS) | set(diagnostics.EXTREMES)
+    assert expected <= set(history)
+    for name in expected:
+        assert np.all(np.isfinite(history[name])), name
+    for name in ("vae_clip_rate", "critic_clip_rate", "log_var_floored"):
+        assert all(0.0 <= v <= 1.0 for v in history[name]), name
+    assert min(history["grad_mi"]) > 0 and min(history["grad_reconstruction"]) > 0
+    assert history["joint_score_max"][0] >= history["joint_score_mean"][0]
+    assert history["marginal_score_max"][0] >= history["marginal_score_mean"][0]
+
+
+def test_vae_without_critic_logs_only_its_diagnostics(images):
+    model = _model(alpha=0.0)
+    model.compile()
+    history = model.fit(images, batch_size=10, epochs=1, verbose=0).history
+    assert "grad_kl" in history and "log_var_min" in history
+    assert "grad_mi" not in history and "critic_clip_rate" not in history
+
+
+def test_one_step_values_match_a_direct_computation(images):
+    """One batch, one step: log_var_min and grad_kl are those of the weights before the step."""
+    model = _model(min_log_var=-0.05)
+    model.compile()
+    x = images[:10]
+    output = model.encoder(x)
+    raw_log_var = tf.split(output, 2, axis=-1)[1]
+    with tf.GradientTape() as tape:
+        tape.watch(output)
+        mean, log_var = tf.split(output, 2, axis=-1)
+        log_var = tf.maximum(log_var, -0.05)
+        kl = tf.reduce_mean(distributions.posterior(mean, log_var).kl_divergence(model.prior))
+    expected_grad_kl = float(tf.norm(tape.gradient(kl, output)))
+    history = model.fit(x, batch_size=10, epochs=1, verbose=0).history
+    assert history["log_var_min"][0] == pytest.approx(float(tf.reduce_min(raw_log_var)), rel=1e-5)
+    floored = float(tf.reduce_mean(tf.cast(raw_log_var < -0.05, tf.float32)))
+    assert history["log_var_floored"][0] == pytest.approx(floored)
+    assert history["grad_kl"][0] == pytest.approx(expected_grad_kl, rel=1e-4)
+
+
+@pytest.mark.parametrize(("clipnorm", "rate"), [(1e-9, 1.0), (None, 0.0)])
+def test_clip_rate_counts_the_steps_the_optimizer_clipped(images, clipnorm, rate):
+    model = _model()
+    model.compile(
+        optimizer=FusedAdam(1e-3, global_clipnorm=clipnorm),
+        critic_optimizer=FusedAdam(1e-4, global_clipnorm=clipnorm),
+    )
+    history = model.fit(images, batch_size=10, epochs=1, verbose=0).history
+    assert history["vae_clip_rate"] == [rate] and history["critic_clip_rate"] == [rate]
+
+
+def test_diagnostics_survive_save_and_load(images, tmp_path):
+    model = _model()
+    model.compile()
+    model.fit(images, batch_size=10, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.diagnostics
+    history = loaded.fit(images, batch_size=10, epochs=1, verbose=0).history
+    assert "marginal_score_max" in history
