@@ -3,7 +3,6 @@ experiment definitions' smoke variants (mock CIFAR/CelebA, real binarized Fashio
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -119,9 +118,9 @@ def test_image_experiment_smoke_variants_train(experiment, mock_tfds, tmp_path):
     from trainers.study import experiment_configs
 
     arch = "cifar" if experiment == "table4_cifar" else "celeba"
-    assert {c.arch for c in experiment_configs(experiment, smoke=False).values()} == {arch}
+    assert {c.model.arch for c in experiment_configs(experiment, smoke=False).values()} == {arch}
     for name, config in experiment_configs(experiment, smoke=True).items():
-        config.data_dir = str(tmp_path / "tfds")
+        config.data.data_dir = str(tmp_path / "tfds")
         model, history = train(config, tmp_path / name, verbose=0)
         assert np.isfinite(history["loss"][-1]), name
         assert (tmp_path / name / "model.keras").exists()
@@ -131,16 +130,16 @@ def test_pixelvae_experiment_smoke_on_binarized_fashion_mnist(tmp_path):
     from tf_infomax import build_model
     from trainers.experiments import pixelvae
 
-    assert {c.dataset for c in pixelvae.get_config().values()} == {"mnist"}
+    assert {c.data.dataset for c in pixelvae.get_config().values()} == {"mnist"}
     configs = pixelvae.get_config(smoke=True)
     for config in configs.values():  # what `tf-infomax train` builds from these configs
         model = build_model(config.model, arch="pixelvae", latent_dim=2, decoder_layers=3)
         assert model.decoder_conditions_on_x and model.decoder.num_layers == 3
     study = pixelvae.Study(eval_limit=100, elbo_limit=100, probe_train_limit=100)
     infomax = {
-        k: dataclasses.replace(c, arch_options={"filters": 4})
+        k: c.replace(arch_options={"filters": 4})
         for k, c in configs.items()
-        if c.model == "infomax-vae"
+        if c.model.method == "infomax-vae"
     }
     results = pixelvae.run(infomax, study, tmp_path / "results", runs_dir=tmp_path / "runs")
     row = results["runs"][0]

@@ -48,7 +48,7 @@ def test_train_resumes_an_interrupted_run(tmp_path):
             if epoch == 0:
                 raise KeyboardInterrupt
 
-    config = TrainConfig(
+    config = TrainConfig.from_flat(
         model="vae",
         dataset="sklearn_digits",
         latent_dim=3,
@@ -103,7 +103,7 @@ def test_unknown_names_are_rejected_by_the_parser(capsys):
 def test_diverged_training_stops_with_a_clear_error_and_saves_nothing(tmp_path):
     from tf_infomax.training import TrainConfig, TrainingDivergedError, train
 
-    config = TrainConfig(
+    config = TrainConfig.from_flat(
         model="vae",
         dataset="sklearn_digits",
         latent_dim=3,

@@ -109,3 +109,18 @@ def test_estimator_recovers_gaussian_mutual_information(name):
     truth = gaussian_mutual_information(RHO, DIM)
     print(f"{name}: true {truth:.4f} estimated {estimate:.4f}")
     assert abs(estimate - truth) < TOLERANCE_NATS
+
+
+@pytest.mark.parametrize("batch", [2, 3, 10, 100])
+def test_marginal_permutation_is_a_derangement(batch):
+    """No x is ever paired with its own z in the marginal term (fixed points are joint pairs)."""
+    from tf_infomax.objectives.mi_estimators import marginal_permutation
+
+    seen = set()
+    for step in range(50):
+        perm = marginal_permutation(batch, [7, step]).numpy()
+        assert sorted(perm) == list(range(batch))
+        assert not np.any(perm == np.arange(batch))
+        seen.add(tuple(perm))
+    # Random, not one fixed shift: every cyclic order of 2 or 3, many of 10 or 100.
+    assert len(seen) == {2: 1, 3: 2}[batch] if batch < 4 else len(seen) > 10

@@ -311,7 +311,7 @@ def test_cli_exports_a_run_directory(tmp_path, capsys):
     model = tiny_model("vae", seed=4)
     model.compile()
     model.save(run_dir / MODEL_FILE)
-    config = TrainConfig(model="vae", latent_dim=LATENT, limit=40)
+    config = TrainConfig.from_flat(model="vae", latent_dim=LATENT, limit=40)
     (run_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict()))
     base = tmp_path / "encoder"
 

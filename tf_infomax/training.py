@@ -1,125 +1,70 @@
-"""Train one configured model on a named dataset and write a run directory.
+"""Train one configured model on a named dataset into a run directory (``tf_infomax.runs``).
 
-A run directory holds ``config.json`` (the :class:`TrainConfig`), ``model.keras`` (weights and
-both optimizers' state), ``history.json`` (per-epoch logs, rewritten after every epoch),
-``logs/`` (TensorBoard) and, while a run is unfinished, ``backup/`` (BackupAndRestore), so a run
-that is cut off resumes where it stopped when started again with the same ``out_dir``.
+A run that is cut off (``kill -9`` at any moment) resumes from its last finished epoch when
+started again with the same ``out_dir``: Keras ``BackupAndRestore`` keeps the weights and both
+optimizers' state, ``history.json`` is cut back to the epochs the backup holds, and the data
+order of every epoch is a function of (seed, epoch), so a resumed run ends with the same
+history and weights as an uninterrupted one. Kills inside an epoch lose that epoch's steps.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from tf_infomax import data
+from tf_infomax.config import (
+    CRITIC_CLIPNORM,
+    VAE_CLIPNORM,
+    DataConfig,
+    ModelConfig,
+    OptimizationConfig,
+    TrainConfig,
+)
 from tf_infomax.models import build_model
-from tf_infomax.models.infomax_vae import CRITIC_CLIPNORM, VAE_CLIPNORM, InfoMaxVAE
+from tf_infomax.models.infomax_vae import InfoMaxVAE
 from tf_infomax.optimizers import FusedAdam
+from tf_infomax.runs import (
+    CONFIG_FILE,
+    DIVERGED_FILE,
+    HISTORY_FILE,
+    MODEL_FILE,
+    RunDir,
+    write_json,
+)
 
-CONFIG_FILE, MODEL_FILE, HISTORY_FILE = "config.json", "model.keras", "history.json"
-DIVERGED_FILE = "diverged.json"
-
-
-def write_json(path: Path, value) -> None:
-    """Write JSON atomically (beside, fsync, rename); NaN/inf are written as null."""
-    text = json.dumps(_finite_or_null(value), indent=1, allow_nan=False)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as handle:
-        handle.write(text + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _finite_or_null(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite_or_null(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_null(v) for v in value]
-    return value
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (written to ``config.json``)."""
-
-    model: str = "infomax-vae"
-    dataset: str = "fashion_mnist"
-    arch: str = "fc"
-    arch_options: dict = field(default_factory=dict)
-    latent_dim: int = 20
-    decoder_layers: int | None = None
-    estimator: str = "f-kl"
-    beta: float | None = None
-    alpha: float | None = None
-    infovae_alpha: float = 0.0
-    infovae_lambda: float = 1000.0
-    critic_units: tuple[int, ...] | None = None
-    track_mi: bool = False
-    likelihood: str = "bernoulli"
-    binarize: bool = False
-    epochs: int = 1
-    batch_size: int = 100
-    limit: int | None = None
-    validation_limit: int | None = None
-    learning_rate: float = 1e-3
-    critic_learning_rate: float = 1e-4
-    clipnorm: float | None = VAE_CLIPNORM
-    critic_clipnorm: float | None = CRITIC_CLIPNORM
-    critic_score_bound: float | None = 20.0
-    min_log_var: float | None = -10.0
-    diagnostics: bool = False
-    seed: int = 0
-    data_dir: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"Unknown training config keys {unknown}; valid keys: {sorted(known)}")
-        return cls(**values)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+__all__ = [
+    "CONFIG_FILE",
+    "CRITIC_CLIPNORM",
+    "DIVERGED_FILE",
+    "HISTORY_FILE",
+    "MODEL_FILE",
+    "VAE_CLIPNORM",
+    "DataConfig",
+    "ModelConfig",
+    "OptimizationConfig",
+    "TrainConfig",
+    "TrainingDivergedError",
+    "load_config",
+    "load_model",
+    "make_model",
+    "train",
+    "write_json",
+]
 
 
 def load_config(run_dir: str | Path) -> TrainConfig:
-    """The config a run directory was trained with."""
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} not found: {run_dir} is not a run directory written by `tf-infomax train`."
-        )
-    return TrainConfig.from_dict(json.loads(path.read_text()))
+    """The config a run directory was trained with (``RunDir(run_dir).config()``)."""
+    return RunDir(run_dir).config()
 
 
 def load_model(run_dir: str | Path) -> InfoMaxVAE:
-    """The trained model of a run directory, with a clear error for missing or corrupt files."""
-    path = Path(run_dir) / MODEL_FILE
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} not found: the run in {run_dir} has not finished (re-run the same "
-            "`tf-infomax train ... --out` command to resume it)."
-        )
-    try:
-        return keras.models.load_model(path)
-    except Exception as error:  # keras raises several types for damaged archives
-        raise ValueError(
-            f"Could not load {path}: the file is damaged or not a tf-infomax model "
-            f"({type(error).__name__}: {error}). Re-train or restore it from a backup."
-        ) from error
+    """The trained model of a run directory (``RunDir(run_dir).model()``)."""
+    return RunDir(run_dir).model()
 
 
 class TrainingDivergedError(RuntimeError):
@@ -146,49 +91,155 @@ class _StopOnDivergence(keras.callbacks.Callback):
 class _HistoryWriter(keras.callbacks.Callback):
     """Rewrites history.json after every epoch, so partial runs keep their logs.
 
-    A non-finite value (a diverged epoch) is written as ``null``, so the file stays JSON.
+    ``wall_time_s`` holds one entry per process that trained the run (its share, updated
+    every epoch); ``wall_time_total_s`` their sum. Runs before ``BackupAndRestore`` in the
+    callback list, so a kill between the two leaves history ahead of the backup, which
+    ``train`` cuts back on resume.
     """
 
-    def __init__(self, path: Path, previous: dict[str, list[float]]):
+    def __init__(self, run: RunDir, previous: dict):
         super().__init__()
-        self.path, self.history = path, previous
+        self.run, self.history = run, previous
+        self.started = time.perf_counter()
+        self.history.setdefault("wall_time_s", []).append(0.0)
 
     def on_epoch_end(self, epoch, logs=None):
+        if getattr(self.model, "stop_training", False) and _diverged(logs):
+            return  # a diverged epoch is not a finished one
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
         self.history.setdefault("epoch", []).append(epoch + 1)
-        write_json(self.path, self.history)
+        self.record_time()
+
+    def record_time(self):
+        self.history["wall_time_s"][-1] = round(time.perf_counter() - self.started, 3)
+        self.history["wall_time_total_s"] = round(sum(self.history["wall_time_s"]), 3)
+        self.run.write_history(self.history)
+
+
+class _Backup(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` that never backs up a diverged epoch's (NaN) weights."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not _diverged(logs):
+            super().on_epoch_end(epoch, logs)
+
+
+def _diverged(logs) -> bool:
+    loss = (logs or {}).get("loss")
+    return loss is not None and not math.isfinite(float(loss))
 
 
 def make_model(config: TrainConfig, image_shape) -> InfoMaxVAE:
     """Build and compile the model a config describes (inside the current strategy scope)."""
-    model = build_model(
-        config.model,
-        image_shape=image_shape,
-        latent_dim=config.latent_dim,
-        arch=config.arch,
-        arch_options=config.arch_options,
-        decoder_layers=config.decoder_layers,
-        estimator=config.estimator,
-        beta=config.beta,
-        alpha=config.alpha,
-        infovae_alpha=config.infovae_alpha,
-        infovae_lambda=config.infovae_lambda,
-        critic_units=config.critic_units,
-        track_mi=config.track_mi,
-        likelihood=config.likelihood,
-        seed=config.seed,
-        critic_score_bound=config.critic_score_bound,
-        min_log_var=config.min_log_var,
-        diagnostics=config.diagnostics,
-    )
+    model = build_model(config.model, image_shape=image_shape, seed=config.seed)
+    opt = config.optimization
     model.compile(
-        optimizer=FusedAdam(config.learning_rate, global_clipnorm=config.clipnorm),
-        critic_optimizer=FusedAdam(
-            config.critic_learning_rate, global_clipnorm=config.critic_clipnorm
-        ),
+        optimizer=FusedAdam(opt.learning_rate, global_clipnorm=opt.clipnorm),
+        critic_optimizer=FusedAdam(opt.critic_learning_rate, global_clipnorm=opt.critic_clipnorm),
     )
     return model
+
+
+def check_config(config: TrainConfig) -> None:
+    """Refuse option values that cannot train, naming the flag and the fix."""
+    opt, data_config = config.optimization, config.data
+    positive = {
+        "--epochs": opt.epochs,
+        "--batch-size": opt.batch_size,
+        "--latent-dim": config.model.latent_dim,
+        "--limit": data_config.limit,
+        "--learning-rate": opt.learning_rate,
+        "--critic-learning-rate": opt.critic_learning_rate,
+        "--clipnorm": opt.clipnorm,
+        "--critic-clipnorm": opt.critic_clipnorm,
+    }
+    for flag, value in positive.items():
+        if value is not None and not value > 0:
+            raise ValueError(f"{flag} must be > 0, got {value}.")
+    if data_config.validation_limit is not None and data_config.validation_limit < 0:
+        raise ValueError(
+            f"--validation-limit must be >= 0 (0 disables validation), got "
+            f"{data_config.validation_limit}."
+        )
+    spec = data.dataset_info(data_config.dataset)
+    n_train = min(data_config.limit or math.inf, spec.num_train or math.inf)
+    if n_train is not math.inf and n_train < opt.batch_size:
+        raise ValueError(
+            f"--limit {data_config.limit} leaves {n_train} training examples, fewer than one "
+            f"batch of {opt.batch_size}; raise --limit or lower --batch-size."
+        )
+
+
+def prepare(run: RunDir, config: TrainConfig, overwrite: bool) -> bool:
+    """Check ``out_dir`` and write the config; returns whether an unfinished run is resumed.
+
+    Nothing is written before every check has passed.
+    """
+    check_config(config)
+    foreign = run.foreign_entries()
+    if foreign and not run.is_run:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise FileExistsError(
+            f"{run.path} is not empty ({shown}) and holds no tf-infomax run; choose an empty "
+            "or new --out."
+        )
+    if not run.is_run and any((run / name).exists() for name in (HISTORY_FILE, MODEL_FILE)):
+        raise FileExistsError(
+            f"{run.path} holds files named like a run's but no {CONFIG_FILE}; they were not "
+            "written by tf-infomax train and will not be replaced: choose another --out."
+        )
+    resume = False
+    if run.is_run:
+        state = _state(run)
+        if overwrite:
+            removed = run.clear()
+            print(f"--overwrite: removed the {state} run in {run.path} ({', '.join(removed)})")
+        elif state == "finished":
+            raise FileExistsError(
+                f"{run.path} already holds a finished run; choose another --out or pass "
+                "--overwrite."
+            )
+        elif state == "diverged":
+            where = run.diverged
+            raise FileExistsError(
+                f"{run.path} holds a run that diverged at epoch {where['epoch']}; pass "
+                "--overwrite to start it again (with a lower --learning-rate or --alpha)."
+            )
+        elif run.config().flat() != config.flat():
+            raise FileExistsError(
+                f"{run.path} holds an unfinished run with a different config; resume it with "
+                "the same options, pass --overwrite to replace it, or choose another --out."
+            )
+        else:
+            resume = run.backup_dir.exists()
+    try:
+        run.path.mkdir(parents=True, exist_ok=True)
+        run.write_config(config)
+    except OSError as error:
+        raise OSError(f"cannot write the run directory {run.path}: {error.strerror}") from None
+    return resume
+
+
+def _state(run: RunDir) -> str:
+    if run.diverged_path.exists():
+        return "diverged"
+    return "finished" if run.is_finished else "unfinished"
+
+
+def _resumed_history(run: RunDir) -> dict:
+    """history.json cut back to the epochs the backup holds (a kill may leave it ahead)."""
+    history = run.history()
+    metadata = run.backup_dir / "training_metadata.json"
+    if not metadata.exists():
+        return {} if not run.model_path.exists() else history
+    import json
+
+    done = int(json.loads(metadata.read_text())["epoch"])
+    for key, values in history.items():
+        if isinstance(values, list) and key != "wall_time_s":
+            history[key] = values[:done]
+    return history
 
 
 def train(
@@ -202,92 +253,72 @@ def train(
 ) -> tuple[InfoMaxVAE, dict]:
     """Train per ``config`` into ``out_dir``; resume if ``out_dir`` holds an unfinished run.
 
-    A finished run in ``out_dir`` is never overwritten unless ``overwrite`` is set.
+    A finished run in ``out_dir`` is never overwritten unless ``overwrite`` is set, which
+    replaces a finished, unfinished or diverged run (files a run writes only).
 
     Returns:
         The trained model and the history dict (also in ``out_dir/history.json``).
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    config_path = out / CONFIG_FILE
-    finished = (out / MODEL_FILE).exists() and not (out / "backup").exists()
-    if finished and overwrite:
-        for name in (MODEL_FILE, HISTORY_FILE):
-            (out / name).unlink(missing_ok=True)
-    elif finished:
-        raise FileExistsError(
-            f"{out} already holds a finished run; choose another --out or pass --overwrite."
-        )
-    elif config_path.exists() and load_config(out).to_dict() != config.to_dict():
-        raise FileExistsError(
-            f"{out} holds an unfinished run with a different config; resume it with the same "
-            "options or choose another --out."
-        )
-    config_path.write_text(json.dumps(config.to_dict(), indent=1))
+    run = RunDir(out_dir)
+    resume = prepare(run, config, overwrite)
     keras.utils.set_random_seed(config.seed)
-
-    spec = data.dataset_info(config.dataset)
+    data_config, opt = config.data, config.optimization
+    spec = data.dataset_info(data_config.dataset)
     train_ds = data.load(
-        config.dataset,
+        data_config.dataset,
         "train",
-        batch_size=config.batch_size,
+        batch_size=opt.batch_size,
         seed=config.seed,
-        limit=config.limit,
-        binarize=config.binarize,
-        data_dir=config.data_dir,
+        limit=data_config.limit,
+        binarize=data_config.binarize,
+        data_dir=data_config.data_dir,
     )
-    n_train = min(config.limit or spec.num_train or math.inf, spec.num_train or math.inf)
-    if n_train is not math.inf and n_train < config.batch_size:
-        raise ValueError(
-            f"--limit {config.limit} leaves {n_train} training examples, fewer than one batch "
-            f"of {config.batch_size}; raise --limit or lower --batch-size."
-        )
     validation = None
-    if config.validation_limit != 0:
+    if data_config.validation_limit != 0:
         validation = data.load(
-            config.dataset,
+            data_config.dataset,
             "test",
-            batch_size=config.batch_size,
-            limit=config.validation_limit,
-            binarize=config.binarize,
+            batch_size=opt.batch_size,
+            limit=data_config.validation_limit,
+            binarize=data_config.binarize,
             drop_remainder=True,
-            data_dir=config.data_dir,
+            data_dir=data_config.data_dir,
         )
 
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = make_model(config, spec.image_shape)
 
-    history_path = out / HISTORY_FILE
-    previous = json.loads(history_path.read_text()) if (out / "backup").exists() else {}
-    if history_path.exists() and not previous:
-        history_path.unlink()
-    started = time.perf_counter()
+    history_writer = _HistoryWriter(run, _resumed_history(run) if resume else {})
     divergence = _StopOnDivergence()
     model.fit(
         train_ds,
-        epochs=config.epochs,
+        epochs=opt.epochs,
         validation_data=validation,
         shuffle=False,  # the pipeline shuffles with the config's seed
         verbose=verbose,
         callbacks=[
-            keras.callbacks.BackupAndRestore(str(out / "backup")),
-            keras.callbacks.TensorBoard(str(out / "logs")),
             divergence,
-            _HistoryWriter(history_path, previous),
+            history_writer,
+            # The backup outlives fit: it is removed only once model.keras is in place.
+            _Backup(str(run.backup_dir), delete_checkpoint=False, double_checkpoint=True),
+            keras.callbacks.TensorBoard(str(run.logs_dir)),
             *(callbacks or []),
         ],
     )
     if divergence.where is not None:
         epoch, batch = divergence.where
-        write_json(out / DIVERGED_FILE, {"epoch": epoch, "batch": batch})
+        run.mark_diverged(epoch, batch)
+        kept = (
+            f"{run.backup_dir} holds the last completed epoch ({epoch - 1})"
+            if epoch > 1 and run.backup_dir.exists()
+            else "no epoch had completed"
+        )
         raise TrainingDivergedError(
             f"Training diverged: the loss became NaN/inf at epoch {epoch}, batch {batch}. "
-            f"Nothing was saved as finished; {out / 'backup'} holds the last completed epoch. "
-            "Lower --learning-rate or --alpha, or check the data, and re-run."
+            f"Nothing was saved as finished; {kept}. Lower --learning-rate or --alpha, or "
+            "check the data, and re-run with --overwrite."
         )
-    history = json.loads(history_path.read_text()) if history_path.exists() else {}
-    history.setdefault("wall_time_s", []).append(time.perf_counter() - started)
-    write_json(history_path, history)
-    model.save(out / MODEL_FILE)
-    return model, history
+    history_writer.record_time()
+    run.save_model(model)
+    return model, history_writer.history

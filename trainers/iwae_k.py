@@ -34,8 +34,8 @@ def estimate(run_dirs: list[Path], ks: list[int], limit: int, seed: int = 0) -> 
             rows.append(
                 {
                     "run": run_dir.name,
-                    "model": config.model,
-                    "decoder_layers": config.decoder_layers,
+                    "model": config.model.method,
+                    "decoder_layers": config.model.decoder_layers,
                     "seed": config.seed,
                     "k": k,
                     "num_examples": result["num_examples"],

@@ -83,13 +83,13 @@ def make_row(name: str, run_dir: Path) -> dict:
     history = json.loads((run_dir / HISTORY_FILE).read_text())
     row = {
         "run": name,
-        "model": config.model,
-        "arch": config.arch,
-        "decoder_layers": config.decoder_layers or 4,
-        "latent_dim": config.latent_dim,
+        "model": config.model.method,
+        "arch": config.model.arch,
+        "decoder_layers": config.model.decoder_layers or 4,
+        "latent_dim": config.model.latent_dim,
         "seed": config.seed,
         "epochs": len(history.get("epoch", [])),
-        "train_examples": config.limit,
+        "train_examples": config.data.limit,
         "train_wall_time_s": round(sum(history.get("wall_time_s", [])), 1),
         "final_train_loss": history["loss"][-1] if history.get("loss") else None,
         # Per-epoch logs: training means (the MI bound is the training critic's), val_* and

@@ -392,15 +392,15 @@ def evaluation_data(
     from tf_infomax import data
 
     images = data.load(
-        train_config.dataset,
+        train_config.data.dataset,
         split,
         batch_size=batch_size,
         limit=limit,
         shuffle=False,
         drop_remainder=False,
-        data_dir=train_config.data_dir,
+        data_dir=train_config.data.data_dir,
     )
-    return fixed_binarization(images, seed) if train_config.binarize else images
+    return fixed_binarization(images, seed) if train_config.data.binarize else images
 
 
 def evaluate_run(
@@ -444,10 +444,10 @@ def evaluate_run(
         }
     results["evaluation"].update(
         run_dir=str(run_dir),
-        model=train_config.model,
-        dataset=train_config.dataset,
-        arch=train_config.arch,
-        binarize=train_config.binarize,
+        model=train_config.model.method,
+        dataset=train_config.data.dataset,
+        arch=train_config.model.arch,
+        binarize=train_config.data.binarize,
     )
     if write:
         path = run_dir / METRICS_FILE

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from tf_infomax.metrics.encodings import EncodeFn, as_encode_fn, iterate_images, split_batch
 from tf_infomax.networks.critic import MNIST_CRITIC_UNITS, MLPCritic
-from tf_infomax.objectives.mi_estimators import get_estimator, log_mean_exp
+from tf_infomax.objectives.mi_estimators import get_estimator, log_mean_exp, marginal_permutation
 
 MI_BOUNDS = ("f-kl", "dv", "mine", "js", "infonce")
 MINE_RATE = 0.01  # moving-average rate of Belghazi et al. (2018)
@@ -53,9 +53,7 @@ class _Pairs:
     def __call__(self, x, index):
         mean, log_var = self.encode(x)
         noise = tf.random.stateless_normal(tf.shape(mean), seed=[self.seed, 2 * index])
-        permutation = tf.argsort(
-            tf.random.stateless_uniform([tf.shape(x)[0]], seed=[self.seed, 2 * index + 1])
-        )
+        permutation = marginal_permutation(tf.shape(x)[0], [self.seed, 2 * index + 1])
         return mean + tf.exp(0.5 * log_var) * noise, permutation
 
 

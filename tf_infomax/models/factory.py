@@ -1,80 +1,73 @@
-"""Build a ready model from names: method, architecture, estimator."""
+"""Build a ready model from a :class:`~tf_infomax.config.ModelConfig` (or a method name)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
+from tf_infomax.config import ModelConfig
 from tf_infomax.models.infomax_vae import InfoMaxVAE, build_critic
 from tf_infomax.models.methods import method_weights
 from tf_infomax.networks.registry import build_networks, default_critic_units
 
 
 def build_model(
-    method: str = "infomax-vae",
+    method: str | ModelConfig = "infomax-vae",
     *,
     image_shape: Sequence[int] = (28, 28, 1),
-    latent_dim: int = 20,
-    arch: str = "fc",
-    arch_options: dict | None = None,
-    decoder_layers: int | None = None,
-    estimator: str = "f-kl",
-    beta: float | None = None,
-    alpha: float | None = None,
-    infovae_alpha: float = 0.0,
-    infovae_lambda: float = 1000.0,
-    critic_units: Sequence[int] | None = None,
-    track_mi: bool = False,
-    likelihood: str = "bernoulli",
     seed: int = 0,
-    critic_score_bound: float | None = 20.0,
-    min_log_var: float | None = -10.0,
-    diagnostics: bool = False,
+    **options,
 ) -> InfoMaxVAE:
     """An uncompiled ``InfoMaxVAE`` configured as one of the four methods.
 
     Args:
-        method: ``vae``, ``beta-vae``, ``infovae`` or ``infomax-vae``.
+        method: ``vae``, ``beta-vae``, ``infovae`` or ``infomax-vae``, or a whole
+            ``ModelConfig``.
         image_shape: (H, W, C) of the data.
-        latent_dim: size of z.
-        arch: network family (``tf_infomax.networks.ARCHITECTURES``).
-        arch_options: the family's own width options, e.g. ``{"filters": 16}`` for
-            ``pixelvae`` (see the builders in ``tf_infomax.networks.registry``).
-        decoder_layers: hidden layers of the generative net (Tables 2-3).
-        estimator: MI bound used by the critic.
-        beta, alpha, infovae_alpha, infovae_lambda: see ``methods.method_weights``.
-        critic_units: hidden widths of the critic MLP (default: the authors' for ``arch``,
-            ``tf_infomax.networks.default_critic_units``).
-        track_mi: give methods without an MI term a critic too, so MI is logged while training
-            (it does not change their objective).
-        likelihood: ``bernoulli`` or ``gaussian``.
-        seed: seed for initialisation-independent sampling noise.
-        critic_score_bound: soft bound on the critic's scores (``MLPCritic.output_bound``;
-            None: unbounded).
-        min_log_var: floor of the posterior log-variance (None: none).
-        diagnostics: log the step's diagnostics (``tf_infomax.models.diagnostics``).
+        seed: seed of the sampling noise and permutations.
+        **options: fields of ``ModelConfig`` (``latent_dim``, ``arch``, ``arch_options``,
+            ``decoder_layers``, ``estimator``, ``beta``, ``alpha``, ``infovae_alpha``,
+            ``infovae_lambda``, ``critic_units``, ``track_mi``, ``likelihood``,
+            ``critic_score_bound``, ``min_log_var``, ``diagnostics``, ``marginal_pairs``),
+            replacing its values.
+
+    Example:
+        >>> build_model("infomax-vae", image_shape=(28, 28, 1), latent_dim=20)
     """
+    config = method if isinstance(method, ModelConfig) else ModelConfig(method=method)
+    known = {f.name for f in dataclasses.fields(ModelConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"Unknown model options {unknown}; valid: {sorted(known)}.")
+    config = dataclasses.replace(config, **options)
     weights = method_weights(
-        method,
-        beta=beta,
-        alpha=alpha,
-        infovae_alpha=infovae_alpha,
-        infovae_lambda=infovae_lambda,
+        config.method,
+        beta=config.beta,
+        alpha=config.alpha,
+        infovae_alpha=config.infovae_alpha,
+        infovae_lambda=config.infovae_lambda,
     )
     encoder, decoder = build_networks(
-        arch, tuple(image_shape), latent_dim, decoder_layers, **(arch_options or {})
+        config.arch,
+        tuple(image_shape),
+        config.latent_dim,
+        config.decoder_layers,
+        **(config.arch_options or {}),
     )
-    units = critic_units or default_critic_units(arch)
-    needs_critic = weights.alpha > 0 or track_mi
-    critic = build_critic(units, output_bound=critic_score_bound) if needs_critic else None
+    critic = None
+    if weights.alpha > 0 or config.track_mi:
+        units = config.critic_units or default_critic_units(config.arch)
+        critic = build_critic(units, output_bound=config.critic_score_bound)
     return InfoMaxVAE(
         encoder,
         decoder,
         critic,
-        likelihood=likelihood,
-        estimator=estimator,
+        likelihood=config.likelihood,
+        estimator=config.estimator,
         seed=seed,
-        min_log_var=min_log_var,
-        diagnostics=diagnostics,
-        name=method.replace("-", "_"),
+        min_log_var=config.min_log_var,
+        diagnostics=config.diagnostics,
+        marginal_pairs=config.marginal_pairs,
+        name=config.method.replace("-", "_"),
         **weights.as_dict(),
     )

@@ -8,16 +8,16 @@ import keras
 import tensorflow as tf
 
 from tf_infomax import distributions
+from tf_infomax.config import CRITIC_CLIPNORM, VAE_CLIPNORM
 from tf_infomax.models import diagnostics as diag
 from tf_infomax.models import validation
 from tf_infomax.models.methods import RegularizerWeights, check_weights
 from tf_infomax.networks.critic import MLPCritic
-from tf_infomax.objectives.mi_estimators import get_estimator
+from tf_infomax.objectives.mi_estimators import get_estimator, marginal_permutation
 from tf_infomax.objectives.mmd import mmd
 from tf_infomax.optimizers import FusedAdam
 
-# Global gradient-norm clipping of the default optimizers (see ``InfoMaxVAE.compile``).
-VAE_CLIPNORM, CRITIC_CLIPNORM = 100.0, 10.0
+MARGINAL_PAIRS = ("derangement", "permutation")
 
 
 class PosteriorParams(NamedTuple):
@@ -28,7 +28,7 @@ class PosteriorParams(NamedTuple):
 
 
 class Noise(NamedTuple):
-    """Random draws of one step: reparameterisation noise, prior samples, a permutation."""
+    """Random draws of one step: reparameterisation noise, prior samples, marginal partners."""
 
     epsilon: tf.Tensor
     prior_samples: tf.Tensor
@@ -82,9 +82,10 @@ class InfoMaxVAE(keras.Model):
                     - alpha * critic_objective(t; x, z)
 
     with one optimizer for the encoder and decoder, and a second for the critic t(x, z), which
-    maximises the same bound (Algorithm 1, lines 6-7). Marginal pairs (x, z~) permute z within
-    each replica's batch. alpha = 0 and mmd_weight = 0 give the VAE (beta = 1) or beta-VAE; a
-    critic with alpha = 0 still tracks the MI estimate without affecting the encoder.
+    maximises the same bound (Algorithm 1, lines 6-7). Marginal pairs (x_i, z_j) pair each x
+    with the z of another example of its replica's batch (``marginal_permutation``). alpha = 0
+    and mmd_weight = 0 give the VAE (beta = 1) or beta-VAE; a critic with alpha = 0 still
+    tracks the MI estimate without affecting the encoder.
 
     Noise is stateless, seeded by ``seed`` and the step, and drawn for the global batch, so one
     device and several replicas sample the same z for the same example.
@@ -106,6 +107,9 @@ class InfoMaxVAE(keras.Model):
             Fashion-MNIST with alpha = 10 the log-variance fell below -100 and training
             diverged in epoch 2. The floor, -10 (std 0.0067), stops that; VAE posteriors stay
             above it.
+        marginal_pairs: ``"derangement"`` (default: no x is paired with its own z) or
+            ``"permutation"`` (a uniform permutation, whose fixed points put joint pairs in
+            the marginal term; the behaviour before 0.2, kept to reproduce older runs).
         diagnostics: also log gradient norms per term, clip rates, critic scores and the
             smallest log-variance (``tf_infomax.models.diagnostics``); costs extra backward
             passes through the decoder and critic.
@@ -130,6 +134,7 @@ class InfoMaxVAE(keras.Model):
         seed: int = 0,
         min_log_var: float | None = -10.0,
         diagnostics: bool = False,
+        marginal_pairs: str = "derangement",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -176,6 +181,11 @@ class InfoMaxVAE(keras.Model):
         if critic is not None:
             names += ["mi", "critic_loss"]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        if marginal_pairs not in MARGINAL_PAIRS:
+            raise ValueError(
+                f"marginal_pairs must be one of {MARGINAL_PAIRS}, got {marginal_pairs!r}."
+            )
+        self.marginal_pairs = marginal_pairs
         self.diagnostics = bool(diagnostics)
         self._diagnostics = diag.trackers(critic is not None) if self.diagnostics else {}
         self.critic_optimizer = None
@@ -251,7 +261,10 @@ class InfoMaxVAE(keras.Model):
             return noise[replica_id * batch : (replica_id + 1) * batch]
 
         seed = tf.stack([tf.cast(self.seed * 1000 + 3 + 7919 * replica_id, tf.int64), step])
-        permutation = tf.argsort(tf.random.stateless_uniform([batch], seed=seed, alg="philox"))
+        if self.marginal_pairs == "derangement":
+            permutation = marginal_permutation(batch, seed)
+        else:
+            permutation = tf.argsort(tf.random.stateless_uniform([batch], seed=seed, alg="philox"))
         return Noise(epsilon=normal(1), prior_samples=normal(2), permutation=permutation)
 
     def compute_terms(self, x, training: bool = False, noise: Noise | None = None) -> Terms:
@@ -462,6 +475,7 @@ class InfoMaxVAE(keras.Model):
             seed=self.seed,
             min_log_var=self.min_log_var,
             diagnostics=self.diagnostics,
+            marginal_pairs=self.marginal_pairs,
         )
         return config
 

@@ -1,8 +1,9 @@
 """Variational lower bounds on mutual information, as pure functions of critic scores.
 
 A critic t(x, z) scores pairs. ``joint`` holds scores of pairs drawn from q(x, z) (each x with
-its own z); ``marginal`` holds scores of pairs drawn from q(x) q(z) (x with a z permuted across
-the batch, Algorithm 1 line 5). Each bound returns an :class:`Estimate`:
+its own z); ``marginal`` holds scores of pairs drawn from q(x) q(z) (x with the z of another
+example of the batch, Algorithm 1 line 5: ``marginal_permutation``). Each bound returns an
+:class:`Estimate`:
 
 * ``mi``: the bound's estimate of I(x; z) in nats;
 * ``critic_objective``: what the critic maximises, and what the encoder maximises with weight
@@ -25,6 +26,20 @@ class Estimate(NamedTuple):
 
     mi: tf.Tensor
     critic_objective: tf.Tensor
+
+
+def marginal_permutation(batch, seed) -> tf.Tensor:
+    """A random derangement of ``range(batch)``: the partner of each x in its marginal pair.
+
+    A uniform random permutation leaves one index in place on average (63% of batches of
+    100 have at least one), and a fixed point pairs x_i with its own z_i: a joint pair in the
+    marginal term of eq. 6, whose exp(t - 1) grows with the critic's confidence. This draws a
+    uniformly random cyclic order sigma and pairs sigma(k) with sigma(k + 1), so no example
+    is ever its own partner (for batch >= 2). ``seed`` is a stateless seed (shape [2]).
+    """
+    order = tf.argsort(tf.random.stateless_uniform([batch], seed=seed, alg="philox"))
+    partner = tf.roll(order, shift=-1, axis=0)
+    return tf.scatter_nd(order[:, None], partner, tf.shape(order))
 
 
 def log_mean_exp(values: tf.Tensor) -> tf.Tensor:

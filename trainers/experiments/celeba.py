@@ -31,7 +31,7 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
     """Run name -> config. The smoke variant: one InfoMax-VAE, z_dim 4, 8 images, small critic."""
     latent = 4 if smoke else CELEBA_LATENT_DIM
     return {
-        f"celeba_z{latent}_{method}": TrainConfig(
+        f"celeba_z{latent}_{method}": TrainConfig.from_flat(
             model=method,
             dataset="celeb_a",
             arch="celeba",
@@ -61,7 +61,9 @@ def write_figures(run_dir: str | Path, out_dir: str | Path, *, seed: int = 0) ->
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config, model = load_config(run_dir), load_model(run_dir)
-    test = data.load(config.dataset, "test", batch_size=1, shuffle=False, data_dir=config.data_dir)
+    test = data.load(
+        config.data.dataset, "test", batch_size=1, shuffle=False, data_dir=config.data.data_dir
+    )
     images, _ = next(iter(test))
     code = np.asarray(model.encode(images).mean)[0]
     traversal = latent_traversal(lambda z: np.asarray(model.decode(z).mean()), code)

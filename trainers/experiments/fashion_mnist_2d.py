@@ -18,7 +18,7 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
     for arch in ("fc", "conv"):
         for method in ("vae", "infomax-vae"):
             alpha = None if method == "vae" else (10.0 if arch == "fc" else 20.0)
-            runs[f"{method}_{arch}_z2"] = TrainConfig(
+            runs[f"{method}_{arch}_z2"] = TrainConfig.from_flat(
                 model=method,
                 dataset="sklearn_digits" if smoke else "fashion_mnist",
                 arch=arch,

@@ -3,7 +3,9 @@
 InfoMax-VAE (alpha = 10, f-KL bound of eq. 6) at decoder depth 4, seed 0, 10 epochs on all of
 Fashion-MNIST, with the step's diagnostics logged (``--diagnostics``: gradient norm of each
 term at the encoder, clip rates, critic scores, smallest log-variance) and the ELBO of the
-first 2,000 test images after every epoch. Each arm changes one setting of today's defaults:
+first 2,000 test images after every epoch. The arms before the fix pair the critic's marginal
+samples by a uniform permutation (``marginal_pairs="permutation"``, the package's behaviour
+before 0.2); each changes one setting of those defaults:
 
 * ``defaults``: VAE clip 100, critic clip 10, score bound 20, log-variance floor -10,
   critic learning rate 1e-4;
@@ -13,6 +15,11 @@ first 2,000 test images after every epoch. Each arm changes one setting of today
 * ``critic-lr-1e-3``: the critic learns as fast as the encoder;
 * ``minimal``: none of the four safeguards (the plain implementation of the issue).
 
+The fix: marginal partners drawn as a derangement (no x paired with its own z):
+
+* ``derangement``: the fix with every safeguard of the defaults;
+* ``derangement-minimal``: the fix and none of the safeguards.
+
 Command:
     tf-infomax reproduce fashion_mnist_ablation --root runs/fashion_mnist_ablation \\
         --results docs/results/fashion_mnist_ablation.json
@@ -20,9 +27,7 @@ Command:
 
 from __future__ import annotations
 
-import dataclasses
-
-from tf_infomax.training import TrainConfig
+from tf_infomax.config import TrainConfig
 from trainers.experiments import fashion_mnist_tables
 
 EPOCHS = 10
@@ -33,15 +38,18 @@ SAFEGUARDS_OFF = {
     "critic_score_bound": None,
     "min_log_var": None,
 }
+BEFORE = {"marginal_pairs": "permutation"}
 ARMS: dict[str, dict] = {
-    "defaults": {},
-    "minimal": SAFEGUARDS_OFF,
-    "no-vae-clip": {"clipnorm": None},
-    "no-score-bound": {"critic_score_bound": None},
-    "no-logvar-floor": {"min_log_var": None},
-    "no-critic-clip": {"critic_clipnorm": None},
-    "critic-lr-1e-3": {"critic_learning_rate": 1e-3},
-    "no-clip": {"clipnorm": None, "critic_clipnorm": None},
+    "defaults": BEFORE,
+    "minimal": {**BEFORE, **SAFEGUARDS_OFF},
+    "derangement": {},
+    "derangement-minimal": SAFEGUARDS_OFF,
+    "no-vae-clip": {**BEFORE, "clipnorm": None},
+    "no-score-bound": {**BEFORE, "critic_score_bound": None},
+    "no-logvar-floor": {**BEFORE, "min_log_var": None},
+    "no-critic-clip": {**BEFORE, "critic_clipnorm": None},
+    "critic-lr-1e-3": {**BEFORE, "critic_learning_rate": 1e-3},
+    "no-clip": {**BEFORE, "clipnorm": None, "critic_clipnorm": None},
 }
 
 
@@ -49,14 +57,13 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
     """``infomax-vae_d4_s0_<arm>``, in the order to run them (smoke: two arms, digits)."""
     tables = fashion_mnist_tables.get_config(smoke)
     base = tables["infomax-vae_d2_s0" if smoke else f"infomax-vae_d{DEPTH}_s0"]
-    base = dataclasses.replace(
-        base,
-        epochs=base.epochs if smoke else EPOCHS,
+    base = base.replace(
+        epochs=base.optimization.epochs if smoke else EPOCHS,
         validation_limit=100 if smoke else 2000,
         diagnostics=True,
     )
     arms = dict(list(ARMS.items())[:2]) if smoke else ARMS
     return {
-        f"infomax-vae_d{2 if smoke else DEPTH}_s0_{arm}": dataclasses.replace(base, **changes)
+        f"infomax-vae_d{2 if smoke else DEPTH}_s0_{arm}": base.replace(**changes)
         for arm, changes in arms.items()
     }

@@ -13,8 +13,6 @@ Command:
 
 from __future__ import annotations
 
-import dataclasses
-
 from tf_infomax.training import TrainConfig
 from trainers.experiments import fashion_mnist_tables
 
@@ -29,14 +27,14 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
     for depth in (2,) if smoke else DEPTHS:
         for method in ("vae", "infomax-vae"):
             config = tables[f"{method}_d{depth}_s0"]
-            epochs = config.epochs if smoke else EPOCHS
-            runs[f"{method}_d{depth}_s0_e{epochs}"] = dataclasses.replace(config, epochs=epochs)
+            epochs = config.optimization.epochs if smoke else EPOCHS
+            runs[f"{method}_d{depth}_s0_e{epochs}"] = config.replace(epochs=epochs)
     if not smoke:
         # A remedy for the instability the f-KL runs show when trained longer: the encoder and
         # critic maximise the Jensen-Shannon bound instead (MI still read out with the KL form).
         for depth in DEPTHS:
             config = tables[f"infomax-vae_d{depth}_s0"]
-            runs[f"infomax-vae-js_d{depth}_s0_e{EPOCHS}"] = dataclasses.replace(
-                config, epochs=EPOCHS, estimator="js"
+            runs[f"infomax-vae-js_d{depth}_s0_e{EPOCHS}"] = config.replace(
+                epochs=EPOCHS, estimator="js"
             )
     return runs

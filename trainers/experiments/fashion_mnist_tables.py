@@ -36,7 +36,7 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
     for depth, seed in order:
         for method in METHODS:
             name = f"{method}_d{depth}_s{seed}"
-            runs[name] = TrainConfig(
+            runs[name] = TrainConfig.from_flat(
                 model=method,
                 dataset="sklearn_digits" if smoke else "fashion_mnist",
                 arch="fc",

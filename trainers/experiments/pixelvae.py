@@ -57,7 +57,7 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
     """
     methods = ("vae", "infomax-vae") if smoke else ("vae", "beta-vae", "infovae", "infomax-vae")
     return {
-        f"pixel_{method}_z2": TrainConfig(
+        f"pixel_{method}_z2": TrainConfig.from_flat(
             model=method,
             dataset="fashion_mnist" if smoke else "mnist",
             arch="pixelvae",
@@ -78,7 +78,7 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
 def cpu_configs(methods=CPU_METHODS) -> dict[str, TrainConfig]:
     """The reduced runs of docs/results: Fashion-MNIST, binarized, ``CPU_TRAINING``."""
     return {
-        f"pixel_{method}_z2": TrainConfig(
+        f"pixel_{method}_z2": TrainConfig.from_flat(
             model=method,
             dataset="fashion_mnist",
             arch="pixelvae",
@@ -127,15 +127,15 @@ def train_and_evaluate(
     terms = model.evaluate(elbo_batches, verbose=0, return_dict=True)
     paths = {
         "aggregate_posterior": figures.aggregate_posterior_figure(
-            test.mean, test.log_var, out_dir / f"pixelvae_{config.model}_aggregate_posterior.png"
+            test.mean, test.log_var, out_dir / f"pixelvae_{config.model.method}_aggregate_posterior.png"
         ),
         "latent_codes": figures.latent_codes_figure(
-            test.mean, test.labels, out_dir / f"pixelvae_{config.model}_latent_codes.png"
+            test.mean, test.labels, out_dir / f"pixelvae_{config.model.method}_latent_codes.png"
         ),
     }
     return {
         "run": name,
-        "model": config.model,
+        "model": config.model.method,
         "config": config.to_dict(),
         "decoder_params": int(model.decoder.count_params()),
         "encoder_params": int(model.encoder.count_params()),
@@ -148,7 +148,7 @@ def train_and_evaluate(
         "latent_variances": [round(float(v), 4) for v in active_units(test.mean).variances],
         "test_terms": {k: round(float(v), 4) for k, v in terms.items()},
         "figures": {k: str(p) for k, p in paths.items()},
-        "paper_probe_accuracy_binarized_mnist": PAPER_PROBE_ACCURACY[config.model],
+        "paper_probe_accuracy_binarized_mnist": PAPER_PROBE_ACCURACY[config.model.method],
     }
 
 

@@ -30,7 +30,7 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
     """Run name -> config. The smoke variant: one InfoMax-VAE on CIFAR-10, z_dim 4, 8 images."""
     if smoke:
         return {
-            f"cifar10_z4_{method}": TrainConfig(
+            f"cifar10_z4_{method}": TrainConfig.from_flat(
                 model=method,
                 dataset="cifar10",
                 arch="cifar",
@@ -45,7 +45,7 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
             for method in ("infomax-vae",)
         }
     return {
-        f"{dataset}_z{latent}_{method}": TrainConfig(
+        f"{dataset}_z{latent}_{method}": TrainConfig.from_flat(
             model=method,
             dataset=dataset,
             arch="cifar",
