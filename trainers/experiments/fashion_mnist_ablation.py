@@ -42,8 +42,8 @@ BEFORE = {"marginal_pairs": "permutation"}
 ARMS: dict[str, dict] = {
     "defaults": BEFORE,
     "minimal": {**BEFORE, **SAFEGUARDS_OFF},
-    "derangement": {},
     "derangement-minimal": SAFEGUARDS_OFF,
+    "derangement": {},
     "no-vae-clip": {**BEFORE, "clipnorm": None},
     "no-score-bound": {**BEFORE, "critic_score_bound": None},
     "no-logvar-floor": {**BEFORE, "min_log_var": None},
