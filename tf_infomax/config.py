@@ -30,10 +30,17 @@ from typing import Any
 VAE_CLIPNORM, CRITIC_CLIPNORM = 100.0, 10.0
 
 
-def option(default: Any = None, help: str = "", *, flag: str | None = None, choices=None):
-    """A config field: its default, help text, flat/flag name (default: the field's) and
-    choices (a sequence, or a callable returning one, resolved when flags are built)."""
-    metadata = {"help": help, "flag": flag, "choices": choices}
+def option(
+    default: Any = None,
+    help: str = "",
+    *,
+    key: str | None = None,
+    flag: str | None = None,
+    choices=None,
+):
+    """A config field: its default, help text, flat name (``key``, default the field's name),
+    CLI flag (default the key) and choices (a sequence, or a callable returning one)."""
+    metadata = {"help": help, "key": key, "flag": flag, "choices": choices}
     if isinstance(default, (dict, list)):
         return field(default_factory=lambda: type(default)(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -67,7 +74,7 @@ def _datasets():
 class ModelConfig:
     """What ``build_model`` builds: method, networks, critic, likelihood, safeguards."""
 
-    method: str = option("infomax-vae", "method", flag="model", choices=_methods)
+    method: str = option("infomax-vae", "method", key="model", choices=_methods)
     arch: str = option("fc", "network family (Table 5-8)", choices=_architectures)
     arch_options: dict = option(
         {}, "architecture option KEY=VALUE, repeatable (e.g. filters=16)", flag="arch_option"
@@ -223,7 +230,7 @@ class TrainConfig:
 
 def _flat_name(cls, name: str) -> str:
     f = next(f for f in dataclasses.fields(cls) if f.name == name)
-    return f.metadata.get("flag") or name
+    return f.metadata.get("key") or name
 
 
 def _leaves() -> dict[str, tuple[str | None, dataclasses.Field]]:
@@ -231,7 +238,7 @@ def _leaves() -> dict[str, tuple[str | None, dataclasses.Field]]:
     leaves = {}
     for section, cls in SECTIONS.items():
         for f in dataclasses.fields(cls):
-            leaves[f.metadata.get("flag") or f.name] = (section, f)
+            leaves[f.metadata.get("key") or f.name] = (section, f)
     for f in dataclasses.fields(TrainConfig):
         if f.name not in SECTIONS:
             leaves[f.name] = (None, f)
@@ -289,19 +296,27 @@ def fields_of(cls) -> Iterator[tuple[str, dataclasses.Field, Any]]:
         if f.name in SECTIONS and cls is TrainConfig:
             yield from fields_of(SECTIONS[f.name])
         else:
-            yield f.metadata.get("flag") or f.name, f, hints[f.name]
+            yield f.metadata.get("key") or f.name, f, hints[f.name]
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls, *, skip: tuple[str, ...] = ()) -> None:
+def add_arguments(
+    parser: argparse.ArgumentParser,
+    cls,
+    *,
+    skip: tuple[str, ...] = (),
+    renames: dict[str, str] | None = None,
+) -> None:
     """Add one flag per option of ``cls`` (a config dataclass), defaults from the fields.
 
-    Flags default to ``argparse.SUPPRESS`` so that :func:`given_options` returns only what
-    the user typed, and ``--config``/``--set`` layers below them keep their values.
+    ``renames`` maps option names to other flag names (``{"limit": "eval_limit"}``). Flags
+    default to ``argparse.SUPPRESS`` so that :func:`given_options` returns only what the user
+    typed, and ``--config``/``--set`` layers below them keep their values.
     """
-    for name, f, kind in fields_of(cls):
-        if name in skip:
+    for option_name, f, kind in fields_of(cls):
+        if option_name in skip:
             continue
-        flag = "--" + name.replace("_", "-")
+        name = (renames or {}).get(option_name, option_name)
+        flag = "--" + (f.metadata.get("flag") or name).replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         choices = f.metadata.get("choices")
         choices = choices() if callable(choices) else choices
@@ -328,17 +343,20 @@ def add_arguments(parser: argparse.ArgumentParser, cls, *, skip: tuple[str, ...]
         parser.add_argument(flag, **kwargs)
 
 
-def given_options(args: argparse.Namespace, cls) -> dict[str, Any]:
-    """The options of ``cls`` the user gave on the command line, by flat name."""
+def given_options(
+    args: argparse.Namespace, cls, renames: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The options of ``cls`` the user gave on the command line, by option name."""
     given = {}
-    for name, _, kind in fields_of(cls):
+    for option_name, _, kind in fields_of(cls):
+        name = (renames or {}).get(option_name, option_name)
         if hasattr(args, name):
             value = getattr(args, name)
             if kind is dict:
                 value = key_values(value, "--" + name.replace("_", "-"))
             elif isinstance(value, list):
                 value = tuple(value)
-            given[name] = value
+            given[option_name] = value
     return given
 
 

@@ -20,7 +20,6 @@ from tf_infomax.metrics.aggregate_posterior import (
 )
 from tf_infomax.metrics.encodings import EncodeFn, Encodings, as_encode_fn, encode_dataset
 from tf_infomax.metrics.evaluate import (
-    METRICS,
     EvaluationConfig,
     evaluate_model,
     evaluate_run,
@@ -33,12 +32,14 @@ from tf_infomax.metrics.likelihood import (
     decoder_log_prob,
     importance_weighted_log_likelihood,
 )
+from tf_infomax.metrics.metric import EvalContext, Metric
 from tf_infomax.metrics.mutual_information import (
     MI_BOUNDS,
     CriticEstimate,
     estimate_mutual_information,
 )
 from tf_infomax.metrics.probes import ProbeResult, linear_probe, mlp_probe
+from tf_infomax.metrics.registry import METRICS, REGISTRY, get_metric
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -48,10 +49,13 @@ __all__ = [
     "AggregatePosteriorTerms",
     "CriticEstimate",
     "EncodeFn",
+    "EvalContext",
     "Encodings",
     "EvaluationConfig",
     "LogLikelihood",
+    "Metric",
     "ProbeResult",
+    "REGISTRY",
     "active_units",
     "aggregate_posterior_terms",
     "as_encode_fn",
@@ -62,6 +66,7 @@ __all__ = [
     "evaluate_run",
     "evaluation_data",
     "fixed_binarization",
+    "get_metric",
     "gaussian_kl_to_prior",
     "importance_weighted_log_likelihood",
     "latent_variances",

@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tf_infomax.metrics.metric import EvalContext, Metric
+
 DEFAULT_THRESHOLD = 0.01  # Burda et al. (2016)
 PAPER_THRESHOLD = 0.05  # InfoMax-VAE, text under eq. 7
 
@@ -49,3 +51,21 @@ def most_active_dims(variances: np.ndarray, count: int = 2) -> Sequence[int]:
     """Indices of the ``count`` dimensions with the largest variance, most active first."""
     order = np.argsort(-np.asarray(variances), kind="stable")
     return [int(d) for d in order[:count]]
+
+
+def _entry(context: EvalContext) -> dict:
+    codes = context.codes
+    au = active_units(codes.mean, context.config.threshold)
+    return {
+        "value": au.count,
+        "threshold": au.threshold,
+        "count_at_paper_threshold": au.count_at(PAPER_THRESHOLD),
+        "paper_threshold": PAPER_THRESHOLD,
+        "latent_dim": codes.latent_dim,
+        "variances": [round(float(v), 6) for v in au.variances],
+        "statistic": "unbiased variance over x of the posterior means (eq. 7)",
+        **context.common,
+    }
+
+
+METRIC = Metric("active_units", _entry)

@@ -14,11 +14,13 @@ I <= log N (Appendix B): the estimate saturates at log N when the posteriors do 
 from __future__ import annotations
 
 import math
+import time
 from typing import NamedTuple
 
 import numpy as np
 from scipy.special import logsumexp
 
+from tf_infomax.metrics.metric import EvalContext, Metric
 from tf_infomax.metrics.statistics import LOG_2PI, mean_and_stderr
 
 DEFAULT_MAX_ELEMENTS = 4_000_000  # entries of one (chunk, N) float64 block: 32 MB
@@ -119,3 +121,50 @@ def aggregate_posterior_terms(
         num_examples=int(mean.shape[0]),
         num_samples=int(num_samples),
     )
+
+
+def _terms(context: EvalContext) -> tuple[AggregatePosteriorTerms, dict]:
+    """The shared computation of both entries, and the settings they record."""
+
+    def compute():
+        started = time.perf_counter()
+        codes, config = context.codes, context.config
+        terms = aggregate_posterior_terms(
+            codes.mean, codes.log_var, num_samples=config.aggregate_samples, seed=config.seed
+        )
+        shared = {
+            "num_samples": terms.num_samples,
+            "log_n": round(terms.log_n, 6),
+            "kl_posterior_prior_monte_carlo": terms.kl_posterior_prior,
+            "time_s": round(time.perf_counter() - started, 3),
+            **context.common,
+        }
+        return terms, shared
+
+    return context.cached("aggregate_posterior", compute)
+
+
+def _mutual_information_entry(context: EvalContext) -> dict:
+    terms, shared = _terms(context)
+    return {
+        "value": terms.mutual_information,
+        "stderr": terms.mutual_information_stderr,
+        "estimator": "E[log q(z|x) - log (1/N) sum_n q(z|x_n)], z ~ q(z|x) (eq. 9-10)",
+        "upper_bound": "log N",
+        **shared,
+    }
+
+
+def _kl_aggregate_prior_entry(context: EvalContext) -> dict:
+    terms, shared = _terms(context)
+    return {
+        "value": terms.kl_aggregate_prior,
+        "stderr": terms.kl_aggregate_prior_stderr,
+        "estimator": "E[log (1/N) sum_n q(z|x_n) - log p(z)], z ~ q(z|x) (Appendix B)",
+        "identity": "kl_posterior_prior = mutual_information_aggregate + kl_aggregate_prior",
+        **shared,
+    }
+
+
+MUTUAL_INFORMATION = Metric("mutual_information_aggregate", _mutual_information_entry)
+KL_AGGREGATE_PRIOR = Metric("kl_aggregate_prior", _kl_aggregate_prior_entry)

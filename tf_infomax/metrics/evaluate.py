@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,33 +23,23 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tf_infomax.metrics.active_units import (
-    DEFAULT_THRESHOLD,
-    PAPER_THRESHOLD,
-    active_units,
-    latent_variances,
-    most_active_dims,
-)
-from tf_infomax.metrics.aggregate_posterior import aggregate_posterior_terms
+from tf_infomax.config import option
+from tf_infomax.metrics.active_units import DEFAULT_THRESHOLD, latent_variances, most_active_dims
 from tf_infomax.metrics.encodings import Encodings, as_encode_fn, encode_dataset, iterate_images
-from tf_infomax.metrics.kl import gaussian_kl_to_prior
-from tf_infomax.metrics.likelihood import decoder_log_prob, importance_weighted_log_likelihood
-from tf_infomax.metrics.mutual_information import estimate_mutual_information
-from tf_infomax.metrics.probes import TABLE7_UNITS, linear_probe, mlp_probe
-from tf_infomax.metrics.statistics import mean_and_stderr
+from tf_infomax.metrics.metric import EvalContext
+from tf_infomax.metrics.probes import TABLE7_UNITS
+from tf_infomax.metrics.registry import METRICS, REGISTRY
 from tf_infomax.networks.critic import MNIST_CRITIC_UNITS
+from tf_infomax.runs import RunDir
 
-METRICS = (
-    "active_units",
-    "kl",
-    "mutual_information",
-    "mutual_information_aggregate",
-    "kl_aggregate_prior",
-    "log_likelihood",
-    "probe_accuracy",
-)
-METRICS_FILE, FIGURES_DIR = "metrics.json", "figures"
 MAX_TRAVERSAL_DIMS = 10
+LIMITS = ("limit", "train_limit", "iw_limit")
+
+
+def _mi_bounds():
+    from tf_infomax.metrics.mutual_information import MI_BOUNDS
+
+    return MI_BOUNDS
 
 
 @dataclass
@@ -75,32 +64,35 @@ class EvaluationConfig:
         figures: write the figures.
     """
 
-    split: str = "test"
-    limit: int | None = None
-    train_split: str = "train"
-    train_limit: int | None = 10_000
-    batch_size: int = 500
-    seed: int = 0
-    threshold: float = DEFAULT_THRESHOLD
-    iw_samples: int = 1000
-    iw_limit: int | None = 2000
-    iw_max_pairs: int = 10_000
-    aggregate_samples: int = 1
-    mi_bound: str = "f-kl"
-    mi_steps: int = 2000
-    mi_batch_size: int = 100
-    mi_learning_rate: float = 1e-4
-    mi_critic_units: tuple[int, ...] = MNIST_CRITIC_UNITS
-    probe_units: tuple[int, ...] = TABLE7_UNITS
-    probe_max_epochs: int = 50
-    metrics: tuple[str, ...] = METRICS
-    figures: bool = True
+    split: str = option("test", "evaluation split")
+    limit: int | None = option(None, "evaluate the first N examples (0 or none: all)")
+    train_split: str = option("train", "split of the probes' and MI critic's training data")
+    train_limit: int | None = option(10_000, "training examples for probes and MI critic (0: all)")
+    batch_size: int = option(500, "images per batch")
+    seed: int = option(0, "seed of every random choice of the evaluation")
+    threshold: float = option(DEFAULT_THRESHOLD, "AU epsilon (eq. 7)")
+    iw_samples: int = option(1000, "K of the importance-weighted log-likelihood (standard 5000)")
+    iw_limit: int | None = option(2000, "log-likelihood on the first N examples only (0: all)")
+    iw_max_pairs: int = option(10_000, "(sample, image) pairs decoded at once")
+    aggregate_samples: int = option(1, "z samples per example for the aggregate-posterior terms")
+    mi_bound: str = option("f-kl", "bound of the post-hoc MI critic", choices=_mi_bounds)
+    mi_steps: int = option(2000, "post-hoc MI critic steps")
+    mi_batch_size: int = option(100, "post-hoc MI critic batch size")
+    mi_learning_rate: float = option(1e-4, "post-hoc MI critic learning rate")
+    mi_critic_units: tuple[int, ...] = option(MNIST_CRITIC_UNITS, "post-hoc MI critic widths")
+    probe_units: tuple[int, ...] = option(TABLE7_UNITS, "MLP probe widths (Table 7)")
+    probe_max_epochs: int = option(50, "max epochs of the MLP probe")
+    metrics: tuple[str, ...] = option(METRICS, "metrics to compute", choices=METRICS)
+    figures: bool = option(True, "write the figures")
 
     def __post_init__(self):
         unknown = sorted(set(self.metrics) - set(METRICS))
         if unknown:
             raise ValueError(f"Unknown metrics {unknown}; choose from {list(METRICS)}.")
-        for name in ("limit", "train_limit", "iw_limit"):
+        self.metrics = tuple(self.metrics)
+        for name in LIMITS:
+            if getattr(self, name) == 0:  # 0 means all, as on the command line
+                setattr(self, name, None)
             value = getattr(self, name)
             if value is not None and value < 2:
                 raise ValueError(f"{name} must be >= 2 examples (or None for all), got {value}.")
@@ -132,7 +124,7 @@ def _timed(fn: Callable[[], dict]) -> dict:
 
 
 def _needs_train_data(config: EvaluationConfig) -> bool:
-    return bool({"mutual_information", "probe_accuracy"} & set(config.metrics))
+    return any(REGISTRY[name].needs_train_data for name in config.metrics)
 
 
 def evaluate_model(
@@ -158,34 +150,17 @@ def evaluate_model(
         {metric name: {"value": ..., settings..., "time_s": ...}, ..., "figures": {...}}.
     """
     config = config or EvaluationConfig()
-    wanted = set(config.metrics)
     if _needs_train_data(config) and train_data is None:
-        raise ValueError("mutual_information and probe_accuracy need train_data.")
+        needing = [n for n in config.metrics if REGISTRY[n].needs_train_data]
+        raise ValueError(f"{', '.join(needing)} need train_data.")
     encode = as_encode_fn(model)
     started = time.perf_counter()
     codes = encode_dataset(encode, eval_data, config.limit)
     encoding_time = time.perf_counter() - started
-    common = {"split": config.split, "num_examples": codes.num_examples, "seed": config.seed}
+    context = EvalContext(model, encode, codes, eval_data, train_data, config)
     results: dict[str, Any] = {}
-
-    if "active_units" in wanted:
-        results["active_units"] = _timed(lambda: _active_units_entry(codes, config, common))
-    if "kl" in wanted:
-        results["kl"] = _timed(lambda: _kl_entry(codes, common))
-    if {"mutual_information_aggregate", "kl_aggregate_prior"} & wanted:
-        results.update(_aggregate_entries(codes, config, common))
-    if "mutual_information" in wanted:
-        results["mutual_information"] = _timed(
-            lambda: _critic_entry(encode, train_data, eval_data, config, common)
-        )
-    if "log_likelihood" in wanted:
-        results["log_likelihood"] = _timed(
-            lambda: _likelihood_entry(model, encode, eval_data, config)
-        )
-    if "probe_accuracy" in wanted:
-        results["probe_accuracy"] = _timed(
-            lambda: _probe_entry(encode, codes, train_data, config, common)
-        )
+    for name in config.metrics:
+        results[name] = _timed(lambda name=name: REGISTRY[name].entry(context))
     if figures_dir is not None and config.figures:
         results["figures"] = _timed(
             lambda: _figures_entry(model, codes, eval_data, figures_dir, config)
@@ -198,144 +173,6 @@ def evaluate_model(
         "time_s": round(time.perf_counter() - started, 3),
     }
     return results
-
-
-def _active_units_entry(codes: Encodings, config: EvaluationConfig, common: dict) -> dict:
-    au = active_units(codes.mean, config.threshold)
-    return {
-        "value": au.count,
-        "threshold": au.threshold,
-        "count_at_paper_threshold": au.count_at(PAPER_THRESHOLD),
-        "paper_threshold": PAPER_THRESHOLD,
-        "latent_dim": codes.latent_dim,
-        "variances": [round(float(v), 6) for v in au.variances],
-        "statistic": "unbiased variance over x of the posterior means (eq. 7)",
-        **common,
-    }
-
-
-def _kl_entry(codes: Encodings, common: dict) -> dict:
-    kl, stderr = mean_and_stderr(gaussian_kl_to_prior(codes.mean, codes.log_var))
-    return {
-        "value": kl,
-        "stderr": stderr,
-        "estimator": "analytic KL(q(z|x) || N(0, I)), mean over x",
-        **common,
-    }
-
-
-def _aggregate_entries(codes: Encodings, config: EvaluationConfig, common: dict) -> dict:
-    started = time.perf_counter()
-    terms = aggregate_posterior_terms(
-        codes.mean, codes.log_var, num_samples=config.aggregate_samples, seed=config.seed
-    )
-    shared = {
-        "num_samples": terms.num_samples,
-        "log_n": round(terms.log_n, 6),
-        "kl_posterior_prior_monte_carlo": terms.kl_posterior_prior,
-        "time_s": round(time.perf_counter() - started, 3),
-        **common,
-    }
-    return {
-        "mutual_information_aggregate": {
-            "value": terms.mutual_information,
-            "stderr": terms.mutual_information_stderr,
-            "estimator": "E[log q(z|x) - log (1/N) sum_n q(z|x_n)], z ~ q(z|x) (eq. 9-10)",
-            "upper_bound": "log N",
-            **shared,
-        },
-        "kl_aggregate_prior": {
-            "value": terms.kl_aggregate_prior,
-            "stderr": terms.kl_aggregate_prior_stderr,
-            "estimator": "E[log (1/N) sum_n q(z|x_n) - log p(z)], z ~ q(z|x) (Appendix B)",
-            "identity": "kl_posterior_prior = mutual_information_aggregate + kl_aggregate_prior",
-            **shared,
-        },
-    }
-
-
-def _critic_entry(encode, train_data, eval_data, config: EvaluationConfig, common: dict) -> dict:
-    estimate = estimate_mutual_information(
-        encode,
-        _critic_batches(train_data, config),
-        eval_data,
-        bound=config.mi_bound,
-        steps=config.mi_steps,
-        hidden_units=config.mi_critic_units,
-        learning_rate=config.mi_learning_rate,
-        eval_limit=config.limit,
-        seed=config.seed,
-    )
-    return {
-        "value": estimate.mi,
-        "bound": estimate.bound,
-        "evaluated_with": estimate.evaluated_with,
-        "steps": estimate.steps,
-        "train_estimate": estimate.train_mi,
-        "critic_units": list(config.mi_critic_units),
-        "learning_rate": config.mi_learning_rate,
-        "batch_size": config.mi_batch_size,
-        "train_split": config.train_split,
-        "train_limit": config.train_limit,
-        "num_eval_pairs": estimate.num_eval_pairs,
-        **common,
-    }
-
-
-def _critic_batches(dataset: tf.data.Dataset, config: EvaluationConfig) -> tf.data.Dataset:
-    """The first ``train_limit`` training examples in batches of ``mi_batch_size``."""
-    examples = dataset.unbatch()
-    if config.train_limit is not None:
-        examples = examples.take(config.train_limit)
-    return examples.batch(config.mi_batch_size, drop_remainder=True)
-
-
-def _likelihood_entry(model, encode, eval_data, config: EvaluationConfig) -> dict:
-    limit = min(filter(None, (config.limit, config.iw_limit)), default=None)
-    estimate = importance_weighted_log_likelihood(
-        encode,
-        decoder_log_prob(model),
-        eval_data,
-        num_samples=config.iw_samples,
-        limit=limit,
-        seed=config.seed,
-        max_pairs=config.iw_max_pairs,
-    )
-    return {
-        "value": estimate.mean,
-        "stderr": estimate.stderr,
-        "elbo": estimate.elbo,
-        "num_samples": estimate.num_samples,
-        "estimator": "importance-weighted log (1/K) sum_k p(x,z_k)/q(z_k|x), nats per image",
-        "likelihood": getattr(model, "likelihood_name", None),
-        "split": config.split,
-        "num_examples": estimate.num_examples,
-        "seed": config.seed,
-    }
-
-
-def _probe_entry(encode, codes: Encodings, train_data, config, common: dict) -> dict:
-    if codes.labels is None:
-        return {"value": None, "note": "the evaluation data has no labels", **common}
-    train_codes = encode_dataset(encode, train_data, config.train_limit)
-    args = (train_codes.mean, train_codes.labels, codes.mean, codes.labels)
-    linear = linear_probe(*args, seed=config.seed)
-    mlp = mlp_probe(
-        *args, hidden_units=config.probe_units, max_epochs=config.probe_max_epochs, seed=config.seed
-    )
-    return {
-        "value": {"linear": linear.accuracy, "mlp": mlp.accuracy},
-        "linear": {**linear._asdict(), "model": "logistic regression (L2, C=1)"},
-        "mlp": {
-            **mlp._asdict(),
-            "hidden_units": list(config.probe_units),
-            "max_epochs": config.probe_max_epochs,
-        },
-        "features": "posterior means, standardised with training statistics",
-        "train_split": config.train_split,
-        "num_train": train_codes.num_examples,
-        **common,
-    }
 
 
 def _figures_entry(model, codes: Encodings, eval_data, out_dir, config) -> dict:
@@ -416,12 +253,10 @@ def evaluate_run(
     ``run_dir/metrics.json`` (metrics computed now replace earlier values) and writes the
     figures to ``run_dir/figures/``.
     """
-    from tf_infomax.training import load_config, load_model
-
     config = config or EvaluationConfig()
-    run_dir = Path(run_dir)
-    train_config = load_config(run_dir)
-    model = load_model(run_dir)
+    run = RunDir(run_dir)
+    train_config = run.config()
+    model = run.model()
 
     def load(split: str, limit: int | None) -> tf.data.Dataset:
         return evaluation_data(
@@ -435,22 +270,20 @@ def evaluate_run(
         eval_data,
         train_data,
         config,
-        figures_dir=run_dir / FIGURES_DIR if write else None,
+        figures_dir=run.figures_dir if write else None,
     )
     if "paths" in results.get("figures", {}):
         paths = results["figures"]["paths"]
         results["figures"]["paths"] = {
-            k: str(Path(v).relative_to(run_dir)) for k, v in paths.items()
+            k: str(Path(v).relative_to(run.path)) for k, v in paths.items()
         }
     results["evaluation"].update(
-        run_dir=str(run_dir),
+        run_dir=str(run.path),
         model=train_config.model.method,
         dataset=train_config.data.dataset,
         arch=train_config.model.arch,
         binarize=train_config.data.binarize,
     )
     if write:
-        path = run_dir / METRICS_FILE
-        previous = json.loads(path.read_text()) if path.exists() else {}
-        path.write_text(json.dumps({**previous, **results}, indent=1))
+        run.write_metrics(results)
     return results

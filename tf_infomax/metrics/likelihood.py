@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_infomax.metrics.encodings import EncodeFn, as_encode_fn, iterate_images
+from tf_infomax.metrics.metric import EvalContext, Metric
 from tf_infomax.metrics.statistics import LOG_2PI, mean_and_stderr
 
 DEFAULT_NUM_SAMPLES = 5000  # the standard K of Burda et al. (2016)
@@ -131,3 +132,31 @@ def importance_weighted_log_likelihood(
         per_example=values,
         num_samples=int(num_samples),
     )
+
+
+def _entry(context: EvalContext) -> dict:
+    config, model = context.config, context.model
+    limit = min(filter(None, (config.limit, config.iw_limit)), default=None)
+    estimate = importance_weighted_log_likelihood(
+        context.encode,
+        decoder_log_prob(model),
+        context.eval_data,
+        num_samples=config.iw_samples,
+        limit=limit,
+        seed=config.seed,
+        max_pairs=config.iw_max_pairs,
+    )
+    return {
+        "value": estimate.mean,
+        "stderr": estimate.stderr,
+        "elbo": estimate.elbo,
+        "num_samples": estimate.num_samples,
+        "estimator": "importance-weighted log (1/K) sum_k p(x,z_k)/q(z_k|x), nats per image",
+        "likelihood": getattr(model, "likelihood_name", None),
+        "split": config.split,
+        "num_examples": estimate.num_examples,
+        "seed": config.seed,
+    }
+
+
+METRIC = Metric("log_likelihood", _entry)

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_infomax.metrics.encodings import EncodeFn, as_encode_fn, iterate_images, split_batch
+from tf_infomax.metrics.metric import EvalContext, Metric
 from tf_infomax.networks.critic import MNIST_CRITIC_UNITS, MLPCritic
 from tf_infomax.objectives.mi_estimators import get_estimator, log_mean_exp, marginal_permutation
 
@@ -170,3 +171,43 @@ def estimate_mutual_information(
         train_mi=float(np.mean(tail)),
         num_eval_pairs=int(sum(sizes)),
     )
+
+
+def _critic_batches(dataset: tf.data.Dataset, config) -> tf.data.Dataset:
+    """The first ``train_limit`` training examples in batches of ``mi_batch_size``."""
+    examples = dataset.unbatch()
+    if config.train_limit is not None:
+        examples = examples.take(config.train_limit)
+    return examples.batch(config.mi_batch_size, drop_remainder=True)
+
+
+def _entry(context: EvalContext) -> dict:
+    config = context.config
+    estimate = estimate_mutual_information(
+        context.encode,
+        _critic_batches(context.train_data, config),
+        context.eval_data,
+        bound=config.mi_bound,
+        steps=config.mi_steps,
+        hidden_units=config.mi_critic_units,
+        learning_rate=config.mi_learning_rate,
+        eval_limit=config.limit,
+        seed=config.seed,
+    )
+    return {
+        "value": estimate.mi,
+        "bound": estimate.bound,
+        "evaluated_with": estimate.evaluated_with,
+        "steps": estimate.steps,
+        "train_estimate": estimate.train_mi,
+        "critic_units": list(config.mi_critic_units),
+        "learning_rate": config.mi_learning_rate,
+        "batch_size": config.mi_batch_size,
+        "train_split": config.train_split,
+        "train_limit": config.train_limit,
+        "num_eval_pairs": estimate.num_eval_pairs,
+        **context.common,
+    }
+
+
+METRIC = Metric("mutual_information", _entry, needs_train_data=True)

@@ -24,6 +24,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from tf_infomax.metrics.metric import EvalContext, Metric
+
 TABLE7_UNITS = (1000, 500, 100)
 
 
@@ -103,3 +105,33 @@ def mlp_probe(
     )
     args = (train_codes, train_labels, test_codes, test_labels)
     return _fit_and_score(classifier, *args, max_epochs, threads)
+
+
+def _entry(context: EvalContext) -> dict:
+    from tf_infomax.metrics.encodings import encode_dataset
+
+    config, codes = context.config, context.codes
+    train_codes = encode_dataset(context.encode, context.train_data, config.train_limit)
+    if train_codes.labels is None:
+        return {"value": None, "note": "skipped: the training data has no labels"}
+    args = (train_codes.mean, train_codes.labels, codes.mean, codes.labels)
+    linear = linear_probe(*args, seed=config.seed)
+    mlp = mlp_probe(
+        *args, hidden_units=config.probe_units, max_epochs=config.probe_max_epochs, seed=config.seed
+    )
+    return {
+        "value": {"linear": linear.accuracy, "mlp": mlp.accuracy},
+        "linear": {**linear._asdict(), "model": "logistic regression (L2, C=1)"},
+        "mlp": {
+            **mlp._asdict(),
+            "hidden_units": list(config.probe_units),
+            "max_epochs": config.probe_max_epochs,
+        },
+        "features": "posterior means, standardised with training statistics",
+        "train_split": config.train_split,
+        "num_train": train_codes.num_examples,
+        **context.common,
+    }
+
+
+METRIC = Metric("probe_accuracy", _entry, needs_train_data=True, needs_labels=True)

@@ -1,11 +1,22 @@
-"""`tf-infomax reproduce EXPERIMENT`: train and evaluate every run of a paper experiment."""
+"""`tf-infomax reproduce EXPERIMENT`: train and evaluate every run of a paper experiment.
+
+The evaluation flags are those of ``tf-infomax evaluate`` (one source of defaults:
+``EvaluationConfig``), with ``--eval-limit`` for ``--limit`` and ``--probe-epochs`` for
+``--probe-max-epochs``.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+# Evaluation options whose flag here differs from `tf-infomax evaluate` (kept since 0.1).
+RENAMES = {"limit": "eval_limit", "probe_max_epochs": "probe_epochs"}
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    from tf_infomax.config import add_arguments
+    from tf_infomax.metrics.evaluate import EvaluationConfig
+
     p = subparsers.add_parser(
         "reproduce", help="run a paper experiment (resumable) and collect its metrics"
     )
@@ -14,28 +25,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--results", default=None, help="results JSON (rewritten after every run)")
     p.add_argument("--smoke", action="store_true", help="the experiment's tiny variant")
     p.add_argument("--only", nargs="+", default=None, help="run names to run")
-    p.add_argument("--eval-limit", type=int, default=None, help="test examples (default all)")
-    p.add_argument("--iw-samples", type=int, default=1000, help="K of the IWAE log-likelihood")
-    p.add_argument("--iw-limit", type=int, default=1000, help="test examples for the IWAE")
-    p.add_argument("--mi-steps", type=int, default=2000, help="post-hoc MI critic steps")
-    p.add_argument("--probe-epochs", type=int, default=50, help="max epochs of the MLP probe")
+    add_arguments(p, EvaluationConfig, renames=RENAMES)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    from tf_infomax.config import given_options
     from tf_infomax.metrics.evaluate import EvaluationConfig
     from trainers.study import run_study
 
-    if args.smoke:
-        evaluation = EvaluationConfig.tiny()
-    else:
-        evaluation = EvaluationConfig(
-            limit=args.eval_limit,
-            iw_samples=args.iw_samples,
-            iw_limit=args.iw_limit,
-            mi_steps=args.mi_steps,
-            probe_max_epochs=args.probe_epochs,
-        )
+    given = given_options(args, EvaluationConfig, RENAMES)
+    evaluation = EvaluationConfig.tiny(**given) if args.smoke else EvaluationConfig(**given)
     rows = run_study(
         args.experiment,
         args.root,

@@ -127,7 +127,9 @@ def train_and_evaluate(
     terms = model.evaluate(elbo_batches, verbose=0, return_dict=True)
     paths = {
         "aggregate_posterior": figures.aggregate_posterior_figure(
-            test.mean, test.log_var, out_dir / f"pixelvae_{config.model.method}_aggregate_posterior.png"
+            test.mean,
+            test.log_var,
+            out_dir / f"pixelvae_{config.model.method}_aggregate_posterior.png",
         ),
         "latent_codes": figures.latent_codes_figure(
             test.mean, test.labels, out_dir / f"pixelvae_{config.model.method}_latent_codes.png"
