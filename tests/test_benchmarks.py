@@ -6,6 +6,7 @@ real Fashion-MNIST (prepared TFDS data or the Debian IDX files) and is skipped w
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -20,7 +21,8 @@ import tf_infomax
 from tf_infomax.data import fashion_mnist_local
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "benchmarks" / "train_throughput.py"
+BENCHMARKS = ROOT / "benchmarks"
+SCRIPT = BENCHMARKS / "train_throughput.py"
 
 
 def _have_fashion_mnist() -> bool:
@@ -29,16 +31,25 @@ def _have_fashion_mnist() -> bool:
     return not fashion_mnist_local.missing_files(fashion_mnist_local.default_source_dir())
 
 
-@pytest.fixture(scope="module")
-def bench():
-    """The benchmark module, imported (its arguments default; nothing runs on import)."""
-    # As when run as a script, its folder is on sys.path (for benchmarks/machine.py).
-    if str(SCRIPT.parent) not in sys.path:
-        sys.path.insert(0, str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("train_throughput", SCRIPT)
+def _on_path():
+    # As when a script runs, its folder is on sys.path (benchmarks/machine.py, throughput/).
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+
+
+def _import_script(name: str):
+    _on_path()
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The FLOP counting of the benchmark (benchmarks/throughput/flops.py)."""
+    _on_path()
+    return importlib.import_module("throughput.flops")
 
 
 def test_flops_per_example_of_the_paper_fc_nets(bench):
