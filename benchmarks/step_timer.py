@@ -1,4 +1,4 @@
-"""A Keras callback that times training steps, shared by the training benchmarks."""
+"""Timing training steps of ``model.fit``, shared by the training benchmarks."""
 
 from __future__ import annotations
 
@@ -26,3 +26,12 @@ class StepTimer(keras.callbacks.Callback):
         else:
             self.last, self.last_cpu = now, cpu
             self.batches += 1
+
+
+def timed_fit(model, dataset, steps: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) of ``steps`` training steps: one ``fit`` call of
+    ``steps + 1`` steps, timed from the end of its first step to the end of its last."""
+    timer = StepTimer()
+    model.fit(dataset, epochs=1, steps_per_epoch=steps + 1, callbacks=[timer], verbose=0)
+    assert timer.batches == steps, (timer.batches, steps)
+    return timer.last - timer.first, timer.last_cpu - timer.first_cpu

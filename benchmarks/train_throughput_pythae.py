@@ -3,7 +3,8 @@
 Runs in its own virtualenv (``torch==2.13.0`` CPU and ``pythae``), never imports TensorFlow.
 The parent process sends one JSON command per line on stdin and reads one JSON answer per line
 on stdout (pythae's logging and tqdm bars go to stderr), so that the parent can interleave the
-PyTorch and TensorFlow measurements repeat by repeat on a machine whose load changes.
+PyTorch and TensorFlow measurements repeat by repeat on a machine whose load changes. Both ends
+of that protocol are ``throughput/protocol.py`` (standard library only).
 
 Commands:
 
@@ -21,9 +22,6 @@ Commands:
   ``zero_grad``/``backward``/``step``, ``loss.item()``, progress-bar callbacks). pythae's
   ``train()`` adds, per epoch, a ``deepcopy`` of the model and, at the end, saving it; they are
   not per-step costs and are left out.
-* ``{"op": "matmul", "shapes": [[m, k, n, transpose_a, transpose_b], ...], "repeats": R,
-  "target_flops": F}`` -> torch.matmul GFLOP/s per shape (best and median of R timings of
-  about F FLOPs each).
 * ``{"op": "quit"}``.
 
 Usage (normally started by the parent):
@@ -34,10 +32,8 @@ Usage (normally started by the parent):
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -45,12 +41,13 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
-from machine import package_version  # benchmarks/machine.py (this script runs from benchmarks/)
+from machine import package_version  # benchmarks/ (this script's folder, on sys.path)
 from pythae.data.datasets import BaseDataset
 from pythae.models import VAE, VAEConfig
 from pythae.models.base.base_utils import ModelOutput
 from pythae.models.nn import BaseDecoder, BaseEncoder
 from pythae.trainers import BaseTrainer, BaseTrainerConfig
+from throughput.protocol import serve  # standard library only
 
 LATENT_DIM = 20
 FC_UNITS, FC_DEPTH = 1000, 4
@@ -226,36 +223,6 @@ class PlainRun:
         return time.perf_counter() - start, time.process_time() - cpu
 
 
-def matmul_rates(shapes, repeats: int, target_flops: float) -> list[dict]:
-    """torch.matmul GFLOP/s at (m, k, n) with optional transposes: best and median of
-    ``repeats`` timings of about ``target_flops`` each (as the TF side measures)."""
-    out = []
-    for m, k, n, ta, tb in shapes:
-        a = torch.randn((k, m) if ta else (m, k))
-        b = torch.randn((n, k) if tb else (k, n))
-        a, b = (a.t() if ta else a), (b.t() if tb else b)
-        flops = 2.0 * m * k * n
-        iters = max(3, int(target_flops / flops))
-        for _ in range(3):
-            torch.matmul(a, b)
-        rates = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(iters):
-                torch.matmul(a, b)
-            rates.append(flops * iters / (time.perf_counter() - start) / 1e9)
-        out.append(
-            {
-                "shape": [m, k, n],
-                "transpose_a": bool(ta),
-                "transpose_b": bool(tb),
-                "gflops_best": round(max(rates), 2),
-                "gflops_median": round(statistics.median(rates), 2),
-            }
-        )
-    return out
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", required=True, help=".npy float32 (N, C, H, W) in [0, 1]")
@@ -270,76 +237,47 @@ def main() -> int:
     torch.manual_seed(0)
     images = np.load(args.images)
 
-    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
-    sys.stdout = sys.stderr  # pythae's prints and logs must not corrupt the protocol
-    runs: dict[str, TrainerRun | PlainRun] = {}
     workdir = tempfile.mkdtemp(prefix="pythae-bench-")
+    runs: dict[str, TrainerRun | PlainRun] = {}
 
-    def reply(payload: dict) -> None:
-        protocol.write(json.dumps(payload) + "\n")
+    def info(command: dict) -> dict:
+        import pythae
 
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        command = json.loads(line)
-        op = command["op"]
-        try:
-            if op == "info":
-                import pythae
+        return {
+            "torch": torch.__version__,
+            "pythae": getattr(pythae, "__version__", None) or package_version("pythae"),
+            "numpy": np.__version__,
+            "python": sys.version.split()[0],
+            "torch_num_threads": torch.get_num_threads(),
+            "torch_num_interop_threads": torch.get_num_interop_threads(),
+            "mkldnn": torch.backends.mkldnn.is_available(),
+            "omp_env": {k: v for k, v in os.environ.items() if k.startswith("OMP_")},
+            "parallel_info": torch.__config__.parallel_info().splitlines()[:8],
+            "images": list(images.shape),
+        }
 
-                reply(
-                    {
-                        "torch": torch.__version__,
-                        "pythae": getattr(pythae, "__version__", None) or package_version("pythae"),
-                        "numpy": np.__version__,
-                        "python": sys.version.split()[0],
-                        "torch_num_threads": torch.get_num_threads(),
-                        "torch_num_interop_threads": torch.get_num_interop_threads(),
-                        "mkldnn": torch.backends.mkldnn.is_available(),
-                        "omp_env": {k: v for k, v in os.environ.items() if k.startswith("OMP_")},
-                        "parallel_info": torch.__config__.parallel_info().splitlines()[:8],
-                        "images": list(images.shape),
-                    }
-                )
-            elif op == "setup":
-                key, arch, steps = command["key"], command["arch"], int(command["steps"])
-                if command["loop"] == "trainer":
-                    run = TrainerRun(arch, images, steps, args.batch_size, workdir)
-                else:
-                    run = PlainRun(arch, images, steps, args.batch_size)
-                runs[key] = run
-                warmup, _ = run.run()
-                reply(
-                    {
-                        "key": key,
-                        "parameters": count_parameters(run.model),
-                        "warmup_seconds": warmup,
-                    }
-                )
-            elif op == "measure":
-                run = runs[command["key"]]
-                seconds, cpu_seconds = run.run()
-                reply(
-                    {
-                        "key": command["key"],
-                        "seconds": seconds,
-                        "cpu_seconds": cpu_seconds,
-                        "steps": run.steps,
-                    }
-                )
-            elif op == "matmul":
-                rates = matmul_rates(
-                    command["shapes"], int(command["repeats"]), float(command["target_flops"])
-                )
-                reply({"rates": rates})
-            elif op == "quit":
-                reply({"bye": True})
-                return 0
-            else:
-                reply({"error": f"unknown op {op!r}"})
-        except Exception as error:  # reported to the parent, which fails loudly
-            reply({"error": f"{type(error).__name__}: {error}"})
-    return 0
+    def setup(command: dict) -> dict:
+        key, arch, steps = command["key"], command["arch"], int(command["steps"])
+        if command["loop"] == "trainer":
+            run = TrainerRun(arch, images, steps, args.batch_size, workdir)
+        else:
+            run = PlainRun(arch, images, steps, args.batch_size)
+        runs[key] = run
+        warmup, _ = run.run()
+        return {"key": key, "parameters": count_parameters(run.model), "warmup_seconds": warmup}
+
+    def measure(command: dict) -> dict:
+        run = runs[command["key"]]
+        seconds, cpu_seconds = run.run()
+        return {
+            "key": command["key"],
+            "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
+            "steps": run.steps,
+        }
+
+    # pythae's prints and logs go to stderr: they must not corrupt the protocol.
+    return serve(lambda: {"info": info, "setup": setup, "measure": measure})
 
 
 if __name__ == "__main__":

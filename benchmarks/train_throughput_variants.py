@@ -34,7 +34,6 @@ import itertools
 import json
 import os
 import pathlib
-import statistics
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -43,10 +42,12 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # the faster setting here (
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from step_timer import StepTimer  # noqa: E402  (benchmarks/step_timer.py)
+from machine import load_average  # noqa: E402  (benchmarks/machine.py)
+from step_timer import timed_fit  # noqa: E402  (benchmarks/step_timer.py)
+from throughput import ours  # noqa: E402  (benchmarks/throughput/: shared with train_throughput.py)
+from throughput.timing import interleave, step_ms  # noqa: E402
 
 import tf_infomax  # noqa: E402
-from tf_infomax import data  # noqa: E402
 from tf_infomax.models.infomax_vae import (  # noqa: E402
     CRITIC_CLIPNORM,
     VAE_CLIPNORM,
@@ -105,9 +106,8 @@ VARIANTS = {"baseline": InfoMaxVAE, "keras_adam": InfoMaxVAE, "one_backward": On
 CODE_VARIANTS = ("one_backward",)  # change the gradient code: checked against the baseline
 
 
-def build(variant: str, arch: str, method: str = "infomax-vae") -> InfoMaxVAE:
-    keras.utils.set_random_seed(0)
-    model = tf_infomax.build_model(method, image_shape=(28, 28, 1), latent_dim=20, arch=arch)
+def build_variant(variant: str, arch: str, method: str = "infomax-vae") -> InfoMaxVAE:
+    model = ours.build(arch, method)
     if VARIANTS[variant] is InfoMaxVAE:
         return model
     return VARIANTS[variant].from_config(model.get_config())
@@ -127,13 +127,13 @@ def compile_variant(model: InfoMaxVAE, variant: str, jit: bool) -> None:
 
 def check_same_gradients(arch: str, batch: tf.Tensor) -> dict:
     """Max relative difference between each variant's gradients and the baseline's."""
-    base = build("baseline", arch)
+    base = build_variant("baseline", arch)
     base.compile()
     noise = base.draw_noise(batch.shape[0], (0, 1))
     _, ref, ref_c = base._gradients(batch, noise, 1)
     out = {}
     for variant in CODE_VARIANTS:
-        other = build(variant, arch)
+        other = build_variant(variant, arch)
         other.compile()
         for src, dst in zip(base.weights, other.weights, strict=True):
             dst.assign(src)
@@ -157,8 +157,8 @@ def main(argv=None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
-    load_start = [round(x, 2) for x in os.getloadavg()]
-    dataset = data.load("fashion_mnist", "train", batch_size=100, seed=0, repeat=True)
+    load_start = load_average()
+    dataset = ours.training_dataset("load", batch=100, limit=None)
     batch = next(iter(dataset))[0]
     xla_modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.xla]
     archs, methods = args.archs.split(","), args.methods.split(",")
@@ -177,31 +177,19 @@ def main(argv=None) -> int:
         if variant in CODE_VARIANTS and method != "infomax-vae":
             continue  # the code variants change only the critic's part of the step
         key = f"{arch}/{method}/{variant}/{'xla' if jit else 'graph'}"
-        model = build(variant, arch, method)
+        model = build_variant(variant, arch, method)
         compile_variant(model, variant, jit)
         model.fit(dataset, epochs=1, steps_per_epoch=args.warmup_steps, verbose=0)
         models[key] = model
         print("warmed up", key, flush=True)
-    times = {k: [] for k in models}
-    keys = list(models)
-    for repeat in range(args.repeats):
-        shift = repeat % len(keys)
-        for key in keys[shift:] + keys[:shift]:
-            timer = StepTimer()
-            models[key].fit(
-                dataset, epochs=1, steps_per_epoch=args.steps + 1, callbacks=[timer], verbose=0
-            )
-            times[key].append((timer.last - timer.first) / args.steps)
-        print(
-            f"repeat {repeat + 1}: " + ", ".join(f"{k} {times[k][-1] * 1e3:.0f} ms" for k in keys)
-        )
-    results = {}
-    for key, values in times.items():
-        results[key] = {
-            "step_ms_median": round(statistics.median(values) * 1e3, 2),
-            "step_ms_best": round(min(values) * 1e3, 2),
-            "step_ms_all": [round(v * 1e3, 2) for v in values],
-        }
+
+    def progress(repeat, seconds):
+        done = ", ".join(f"{k} {s[-1][0] / args.steps * 1e3:.0f} ms" for k, s in seconds.items())
+        print(f"repeat {repeat + 1}: " + done)
+
+    measures = {k: lambda m=m: timed_fit(m, dataset, args.steps) for k, m in models.items()}
+    seconds = interleave(measures, args.repeats, progress)
+    results = {k: step_ms([wall / args.steps for wall, _ in s]) for k, s in seconds.items()}
     speedups = {}
     for key, other in results.items():
         arch, method, variant, mode = key.split("/")
@@ -222,7 +210,7 @@ def main(argv=None) -> int:
         "results": results,
         "speedup_over_baseline": speedups,
         "load_average_start": load_start,
-        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "load_average_end": load_average(),
         "tensorflow": tf.__version__,
         "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
         "numpy": np.__version__,

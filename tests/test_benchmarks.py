@@ -1,11 +1,15 @@
-"""Tests of benchmarks/train_throughput.py: the FLOP count, and a quick run of our side.
+"""Tests of benchmarks/train_throughput.py and its library benchmarks/throughput/: the FLOP
+count, the worker protocol, that the scripts share the library, and a quick run of our side.
 
-No timing thresholds: throughput depends on the machine and its load. The quick run needs the
-real Fashion-MNIST (prepared TFDS data or the Debian IDX files) and is skipped without it.
+No timing thresholds: throughput depends on the machine and its load. The runs need the real
+Fashion-MNIST (prepared TFDS data or the Debian IDX files) and are skipped without it.
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
+import importlib
 import importlib.util
 import json
 import os
@@ -20,7 +24,11 @@ import tf_infomax
 from tf_infomax.data import fashion_mnist_local
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "benchmarks" / "train_throughput.py"
+BENCHMARKS = ROOT / "benchmarks"
+SCRIPT = BENCHMARKS / "train_throughput.py"
+LIBRARY = BENCHMARKS / "throughput"
+# The scripts that share the library (the pythae worker needs torch: read, not imported, here).
+SCRIPTS = ("train_throughput.py", "train_throughput_pythae.py", "train_throughput_variants.py")
 
 
 def _have_fashion_mnist() -> bool:
@@ -29,16 +37,25 @@ def _have_fashion_mnist() -> bool:
     return not fashion_mnist_local.missing_files(fashion_mnist_local.default_source_dir())
 
 
-@pytest.fixture(scope="module")
-def bench():
-    """The benchmark module, imported (its arguments default; nothing runs on import)."""
-    # As when run as a script, its folder is on sys.path (for benchmarks/machine.py).
-    if str(SCRIPT.parent) not in sys.path:
-        sys.path.insert(0, str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("train_throughput", SCRIPT)
+def _on_path():
+    # As when a script runs, its folder is on sys.path (benchmarks/machine.py, throughput/).
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+
+
+def _import_script(name: str):
+    _on_path()
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The FLOP counting of the benchmark (benchmarks/throughput/flops.py)."""
+    _on_path()
+    return importlib.import_module("throughput.flops")
 
 
 def test_flops_per_example_of_the_paper_fc_nets(bench):
@@ -131,6 +148,17 @@ def test_quick_run_of_our_side_writes_the_results(tmp_path):
     assert len(machine["load_average_start"]) == 3 and len(machine["load_average_end"]) == 3
     assert result["versions"]["tensorflow"] and result["versions"]["pythae_side"] is None
 
+    # The committed result is a contract: every key it has, a run writes too (where measured).
+    committed = json.loads((BENCHMARKS / "results" / "train_throughput.json").read_text())
+    assert set(committed) <= set(result)
+    for part in ("settings", "versions", "machine", "targets_reached", "matmul_limit"):
+        assert set(committed[part]) <= set(result[part]), part
+    for key, entry in configurations.items():
+        assert set(committed["configurations"][key]) <= set(entry), key
+    assert {k for k in committed["matmul_limit"]["rates"][0] if "onednn_off" not in k} == set(
+        limit["rates"][0]
+    )
+
     # The docs' tables are rendered from such a JSON (benchmarks/render_throughput.py).
     rendered = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "render_throughput.py"), str(out)],
@@ -144,3 +172,153 @@ def test_quick_run_of_our_side_writes_the_results(tmp_path):
         rendered.stdout
     )
     assert "**limit " in rendered.stdout and "InfoMax-VAE step / VAE step" in rendered.stdout
+
+
+def test_importing_the_driver_parses_no_flags_and_loads_no_tensorflow():
+    # Flags the driver does not know: parsing them would exit. TensorFlow must not be loaded
+    # either, or TF_ENABLE_ONEDNN_OPTS could no longer be set from the flags.
+    code = (
+        "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(BENCHMARKS)!r})\n"
+        "sys.argv = ['pytest', '--no-such-flag', '-x']\n"
+        f"spec = importlib.util.spec_from_file_location('train_throughput', {str(SCRIPT)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "assert 'tensorflow' not in sys.modules, 'importing the driver loaded TensorFlow'\n"
+        "assert callable(module.main) and callable(module.parse_args)\n"
+        "print('imported')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "imported", done.stderr[-3000:]
+
+
+def test_driver_flags_and_defaults():
+    driver = _import_script("train_throughput")
+    args = driver.parse_args([])
+    assert (args.repeats, args.steps, args.warmup_steps, args.batch_size) == (5, 10, 5, 100)
+    assert args.archs == ["fc", "conv"] and args.pythae_loops == ["trainer", "plain"]
+    assert (args.xla, args.onednn, args.pipeline, args.pythae_omp_wait_policy) == (
+        "both",
+        "both",
+        "load",
+        "both",
+    )
+    assert args.out == BENCHMARKS / "results" / "train_throughput.json"
+    assert args.pythae_venv == ROOT / "runs" / ".venv-pythae"
+    quick = driver.parse_args(["--quick", "--skip-pythae"])
+    assert (quick.repeats, quick.steps, quick.warmup_steps, quick.limit) == (1, 2, 1, 1000)
+    assert quick.archs == ["fc"] and quick.onednn == "on"
+    assert driver.parse_args(["--quick", "--onednn", "both"]).onednn == "both"
+    with pytest.raises(SystemExit):
+        driver.parse_args(["--archs", "rnn"])
+
+
+def test_the_scripts_share_the_library_functions():
+    driver = _import_script("train_throughput")
+    variants = _import_script("train_throughput_variants")
+    timing = importlib.import_module("throughput.timing")
+    ours = importlib.import_module("throughput.ours")
+    step_timer = importlib.import_module("step_timer")
+    machine = importlib.import_module("machine")
+    protocol = importlib.import_module("throughput.protocol")
+    tf_worker = importlib.import_module("throughput.tf_worker")
+    results = importlib.import_module("throughput.results")
+
+    assert driver.interleave is variants.interleave is timing.interleave
+    assert variants.ours is ours
+    assert variants.timed_fit is ours.timed_fit is step_timer.timed_fit
+    assert driver.load_average is variants.load_average is machine.load_average
+    assert variants.step_ms is timing.step_ms and results.summarize is timing.summarize
+    assert tf_worker.serve is protocol.serve
+
+    # The pythae worker (torch, not installed here) takes the protocol's worker end too.
+    tree = ast.parse((BENCHMARKS / "train_throughput_pythae.py").read_text())
+    imported = {
+        (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert ("throughput.protocol", "serve") in imported
+
+    # No script defines again a function or class of the library.
+    def defined(path):
+        tree = ast.parse(path.read_text())
+        return {
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name != "main"
+        }
+
+    library = set().union(*(defined(p) for p in LIBRARY.glob("*.py")))
+    library |= defined(BENCHMARKS / "step_timer.py") | defined(BENCHMARKS / "machine.py")
+    for script in SCRIPTS:
+        assert not defined(BENCHMARKS / script) & library, script
+
+
+def test_the_worker_protocol_round_trip(tmp_path):
+    worker = tmp_path / "worker.py"
+    worker.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(BENCHMARKS)!r})\n"
+        "from throughput.protocol import serve\n"
+        "def handlers():\n"
+        "    print('a stray print')  # must not reach the protocol\n"
+        "    state = {}\n"
+        "    def setup(c):\n"
+        "        state[c['key']] = c['steps']\n"
+        "        return {'warmup_seconds': 0.5, 'parameters': 7}\n"
+        "    def measure(c):\n"
+        "        return {'seconds': 1.0, 'cpu_seconds': 2.0, 'steps': state[c['key']]}\n"
+        "    def fail(c):\n"
+        "        raise ValueError('no')\n"
+        "    return {'setup': setup, 'measure': measure, 'fail': fail}\n"
+        "sys.exit(serve(handlers))\n"
+    )
+    _on_path()
+    protocol = importlib.import_module("throughput.protocol")
+    remote = protocol.JsonWorker("test", [sys.executable, str(worker)], {})
+    try:
+        run = protocol.RemoteRun(remote, "k", 3, arch="fc")
+        assert (run.warmup_seconds, run.parameters) == (0.5, 7)
+        assert run.run() == (1.0, 2.0)
+        with pytest.raises(RuntimeError, match="ValueError: no"):
+            remote.ask(op="fail")
+        with pytest.raises(RuntimeError, match="unknown op 'nope'"):
+            remote.ask(op="nope")
+    finally:
+        remote.close()
+    assert remote.process.returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _have_fashion_mnist(), reason="real Fashion-MNIST not available")
+def test_tf_worker_sets_up_measures_and_times_matmuls():
+    """The driver's ``--worker`` (our configurations under the other oneDNN setting), tiny."""
+    _on_path()
+    tf_worker = importlib.import_module("throughput.tf_worker")
+    args = argparse.Namespace(
+        batch_size=100,
+        pipeline="load",
+        warmup_steps=1,
+        intra_op_threads=0,
+        inter_op_threads=0,
+        limit=300,
+        data_dir=None,
+    )
+    worker = tf_worker.start(args, True, SCRIPT)
+    try:
+        rates = worker.ask(
+            op="matmul", cases=[[64, 128, 32, False, True]], repeats=1, target_flops=1e7
+        )
+        assert rates["rates"][0]["graph"]["best"] > 0 and rates["rates"][0]["xla"]["best"] > 0
+        setup = worker.ask(op="setup", key="k", arch="fc", method="vae", jit=False, steps=1)
+        assert setup["parameters"]["vae"] > 0 and setup["parameters"]["critic"] == 0
+        assert setup["flops"]["algorithmic"] == 44_200_000
+        answer = worker.ask(op="measure", key="k")
+        assert answer["steps"] == 1 and answer["seconds"] > 0
+    finally:
+        worker.close()
+    assert worker.process.returncode == 0
