@@ -18,7 +18,9 @@ before 0.2); each changes one setting of those defaults:
 The fix: marginal partners drawn as a derangement (no x paired with its own z):
 
 * ``derangement``: the fix with every safeguard of the defaults;
-* ``derangement-minimal``: the fix and none of the safeguards.
+* ``derangement-minimal``: the fix and none of the safeguards;
+* ``derangement-no-clip``: the fix, score bound and log-variance floor, no gradient clipping;
+* ``derangement-floor-only``, ``derangement-bound-only``: one of those two, no clipping.
 
 Command:
     tf-infomax reproduce fashion_mnist_ablation --root runs/fashion_mnist_ablation \\
@@ -38,18 +40,22 @@ SAFEGUARDS_OFF = {
     "critic_score_bound": None,
     "min_log_var": None,
 }
+NO_CLIP = {"clipnorm": None, "critic_clipnorm": None}
 BEFORE = {"marginal_pairs": "permutation"}
 ARMS: dict[str, dict] = {
     "defaults": BEFORE,
     "minimal": {**BEFORE, **SAFEGUARDS_OFF},
     "derangement-minimal": SAFEGUARDS_OFF,
+    "derangement-no-clip": NO_CLIP,
+    "derangement-floor-only": {**NO_CLIP, "critic_score_bound": None},
+    "derangement-bound-only": {**NO_CLIP, "min_log_var": None},
     "derangement": {},
     "no-vae-clip": {**BEFORE, "clipnorm": None},
     "no-score-bound": {**BEFORE, "critic_score_bound": None},
     "no-logvar-floor": {**BEFORE, "min_log_var": None},
     "no-critic-clip": {**BEFORE, "critic_clipnorm": None},
     "critic-lr-1e-3": {**BEFORE, "critic_learning_rate": 1e-3},
-    "no-clip": {**BEFORE, "clipnorm": None, "critic_clipnorm": None},
+    "no-clip": {**BEFORE, **NO_CLIP},
 }
 
 
