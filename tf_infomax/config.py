@@ -108,6 +108,10 @@ class DataConfig:
     """Which examples the run trains and validates on."""
 
     dataset: str = option("fashion_mnist", "dataset name", choices=_datasets)
+    train_split: str = option("train", "training split (TFDS slicing too, e.g. train[:55000])")
+    validation_split: str = option(
+        "test", "split of the per-epoch validation (e.g. train[55000:] to hold out training data)"
+    )
     binarize: bool = option(False, "dynamic binarization")
     limit: int | None = option(None, "use the first N training examples")
     validation_limit: int | None = option(None, "validation examples; 0 disables validation")
@@ -124,6 +128,19 @@ class OptimizationConfig:
     critic_learning_rate: float = option(1e-4, "Adam learning rate of the critic")
     clipnorm: float | None = option(VAE_CLIPNORM, "global grad-norm clip (VAE); none: off")
     critic_clipnorm: float | None = option(CRITIC_CLIPNORM, "same, critic; none: off")
+    lr_schedule: str = option(
+        "constant", "learning-rate schedule of both optimizers", choices=("constant", "cosine")
+    )
+    use_ema: bool = option(
+        False, "keep a moving average of the VAE's weights (Keras use_ema) and end with it"
+    )
+    ema_momentum: float = option(0.99, "momentum of that moving average")
+    keep_best: bool = option(
+        False, "end with the weights of the epoch of lowest val_loss (best_epoch in history)"
+    )
+    early_stopping_patience: int | None = option(
+        None, "stop once val_loss has not improved for N epochs; none: never"
+    )
 
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "optimization": OptimizationConfig}

@@ -9,6 +9,7 @@ A run directory holds
 * ``model.keras``: the trained model (weights and both optimizers' state): the run is
   finished when it exists and ``backup/`` does not;
 * ``diverged.json``: where training stopped on a NaN/inf loss;
+* ``best.weights.h5``: with ``--keep-best``, the weights of the epoch of lowest val_loss;
 * ``logs/``: TensorBoard; ``metrics.json`` and ``figures/``: written by evaluation.
 
 Every file that marks work finished is written atomically (beside, fsync, rename), and the
@@ -29,9 +30,10 @@ from typing import Any
 
 CONFIG_FILE, MODEL_FILE, HISTORY_FILE = "config.json", "model.keras", "history.json"
 METRICS_FILE, DIVERGED_FILE = "metrics.json", "diverged.json"
+BEST_WEIGHTS_FILE = "best.weights.h5"
 BACKUP_DIR, LOGS_DIR, FIGURES_DIR = "backup", "logs", "figures"
 # Everything training and evaluation write; nothing else is ever removed by ``clear``.
-OWN_FILES = (CONFIG_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, DIVERGED_FILE)
+OWN_FILES = (CONFIG_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, DIVERGED_FILE, BEST_WEIGHTS_FILE)
 OWN_DIRS = (BACKUP_DIR, LOGS_DIR, FIGURES_DIR)
 
 
@@ -115,6 +117,7 @@ class RunDir:
     history_path = property(lambda self: self.path / HISTORY_FILE)
     metrics_path = property(lambda self: self.path / METRICS_FILE)
     diverged_path = property(lambda self: self.path / DIVERGED_FILE)
+    best_weights_path = property(lambda self: self.path / BEST_WEIGHTS_FILE)
     backup_dir = property(lambda self: self.path / BACKUP_DIR)
     logs_dir = property(lambda self: self.path / LOGS_DIR)
     figures_dir = property(lambda self: self.path / FIGURES_DIR)

@@ -125,18 +125,76 @@ class _Backup(keras.callbacks.BackupAndRestore):
             super().on_epoch_end(epoch, logs)
 
 
+def _best_epoch(history: dict) -> int | None:
+    """The 1-based epoch of the lowest val_loss (the first, on ties), or None."""
+    losses = [v if v is not None else math.inf for v in history.get("val_loss", [])]
+    return 1 + losses.index(min(losses)) if losses else None
+
+
+class _EarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping on val_loss that, on resume, continues its count from history."""
+
+    def __init__(self, patience: int, history: dict):
+        super().__init__(monitor="val_loss", patience=patience, mode="min")
+        self.previous = [v if v is not None else math.inf for v in history.get("val_loss", [])]
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.previous:
+            best = min(self.previous)
+            self.best, self.wait = best, len(self.previous) - 1 - self.previous.index(best)
+
+
+def _selection_callbacks(run: RunDir, opt: OptimizationConfig, history: dict) -> list:
+    """Keep the best epoch's weights (ModelCheckpoint) and stop early (EarlyStopping)."""
+    callbacks = []
+    if opt.keep_best:
+        losses = [v for v in history.get("val_loss", []) if v is not None]
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                str(run.best_weights_path),
+                monitor="val_loss",
+                mode="min",
+                save_best_only=True,
+                save_weights_only=True,
+                initial_value_threshold=min(losses) if losses else None,
+            )
+        )
+    if opt.early_stopping_patience:
+        callbacks.append(_EarlyStopping(opt.early_stopping_patience, history))
+    return callbacks
+
+
 def _diverged(logs) -> bool:
     loss = (logs or {}).get("loss")
     return loss is not None and not math.isfinite(float(loss))
 
 
-def make_model(config: TrainConfig, image_shape) -> InfoMaxVAE:
-    """Build and compile the model a config describes (inside the current strategy scope)."""
+def make_model(config: TrainConfig, image_shape, steps_per_epoch: int | None = None):
+    """Build and compile the model a config describes (inside the current strategy scope).
+
+    ``steps_per_epoch`` is needed by the cosine schedule (decay over all training steps).
+    """
     model = build_model(config.model, image_shape=image_shape, seed=config.seed)
     opt = config.optimization
+
+    def rate(initial: float):
+        if opt.lr_schedule == "constant":
+            return initial
+        if not steps_per_epoch:
+            raise ValueError("--lr-schedule cosine needs the number of steps per epoch.")
+        return keras.optimizers.schedules.CosineDecay(initial, opt.epochs * steps_per_epoch)
+
     model.compile(
-        optimizer=FusedAdam(opt.learning_rate, global_clipnorm=opt.clipnorm),
-        critic_optimizer=FusedAdam(opt.critic_learning_rate, global_clipnorm=opt.critic_clipnorm),
+        optimizer=FusedAdam(
+            rate(opt.learning_rate),
+            global_clipnorm=opt.clipnorm,
+            use_ema=opt.use_ema,
+            ema_momentum=opt.ema_momentum,
+        ),
+        critic_optimizer=FusedAdam(
+            rate(opt.critic_learning_rate), global_clipnorm=opt.critic_clipnorm
+        ),
     )
     return model
 
@@ -162,6 +220,17 @@ def check_config(config: TrainConfig) -> None:
             f"--validation-limit must be >= 0 (0 disables validation), got "
             f"{data_config.validation_limit}."
         )
+    if data_config.validation_limit == 0 and (opt.keep_best or opt.early_stopping_patience):
+        raise ValueError(
+            "--keep-best and --early-stopping-patience select epochs by val_loss: they need "
+            "validation (drop --validation-limit 0)."
+        )
+    if opt.early_stopping_patience is not None and opt.early_stopping_patience < 1:
+        raise ValueError(
+            f"--early-stopping-patience must be >= 1, got {opt.early_stopping_patience}."
+        )
+    if not 0 < opt.ema_momentum < 1:
+        raise ValueError(f"--ema-momentum must be in (0, 1), got {opt.ema_momentum}.")
     spec = data.dataset_info(data_config.dataset)
     n_train = min(data_config.limit or math.inf, spec.num_train or math.inf)
     if n_train is not math.inf and n_train < opt.batch_size:
@@ -266,7 +335,7 @@ def train(
     spec = data.dataset_info(data_config.dataset)
     train_ds = data.load(
         data_config.dataset,
-        "train",
+        data_config.train_split,
         batch_size=opt.batch_size,
         seed=config.seed,
         limit=data_config.limit,
@@ -277,20 +346,23 @@ def train(
     if data_config.validation_limit != 0:
         validation = data.load(
             data_config.dataset,
-            "test",
+            data_config.validation_split,
             batch_size=opt.batch_size,
             limit=data_config.validation_limit,
             binarize=data_config.binarize,
+            shuffle=False,
             drop_remainder=True,
             data_dir=data_config.data_dir,
         )
+    steps = int(train_ds.cardinality())
 
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
-        model = make_model(config, spec.image_shape)
+        model = make_model(config, spec.image_shape, steps if steps > 0 else None)
 
     history_writer = _HistoryWriter(run, _resumed_history(run) if resume else {})
     divergence = _StopOnDivergence()
+    selection = _selection_callbacks(run, opt, history_writer.history)
     model.fit(
         train_ds,
         epochs=opt.epochs,
@@ -299,6 +371,7 @@ def train(
         verbose=verbose,
         callbacks=[
             divergence,
+            *selection,
             history_writer,
             # The backup outlives fit: it is removed only once model.keras is in place.
             _Backup(str(run.backup_dir), delete_checkpoint=False, double_checkpoint=True),
@@ -319,6 +392,10 @@ def train(
             f"Nothing was saved as finished; {kept}. Lower --learning-rate or --alpha, or "
             "check the data, and re-run with --overwrite."
         )
+    history = history_writer.history
+    if opt.keep_best and run.best_weights_path.exists():
+        model.load_weights(run.best_weights_path)
+        history["best_epoch"] = _best_epoch(history)
     history_writer.record_time()
     run.save_model(model)
-    return model, history_writer.history
+    return model, history

@@ -91,13 +91,14 @@ def make_row(name: str, run_dir: Path) -> dict:
         "epochs": len(history.get("epoch", [])),
         "train_examples": config.data.limit,
         "train_wall_time_s": round(sum(history.get("wall_time_s", [])), 1),
+        "best_epoch": history.get("best_epoch"),
         "final_train_loss": history["loss"][-1] if history.get("loss") else None,
         # Per-epoch logs: training means (the MI bound is the training critic's), val_* and
         # diagnostics; null where an epoch diverged.
         "train_history": {
             k: [None if v is None else round(v, 4) for v in values]
             for k, values in history.items()
-            if k not in ("epoch", "wall_time_s")
+            if isinstance(values, list) and k not in ("epoch", "wall_time_s")
         },
         "config": config.to_dict(),
     }
