@@ -27,6 +27,7 @@ from tf_infomax.config import (
 )
 from tf_infomax.models import build_model
 from tf_infomax.models.infomax_vae import InfoMaxVAE
+from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
 from tf_infomax.runs import (
     CONFIG_FILE,
@@ -51,6 +52,8 @@ __all__ = [
     "TrainingDivergedError",
     "load_config",
     "load_model",
+    "check_config",
+    "check_out_dir",
     "make_model",
     "train",
     "write_json",
@@ -240,12 +243,11 @@ def check_config(config: TrainConfig) -> None:
         )
 
 
-def prepare(run: RunDir, config: TrainConfig, overwrite: bool) -> bool:
-    """Check ``out_dir`` and write the config; returns whether an unfinished run is resumed.
+def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool) -> bool:
+    """Check that ``run`` may receive this training; returns whether it resumes one.
 
-    Nothing is written before every check has passed.
+    Writes nothing: a refused command leaves ``--out`` as it was.
     """
-    check_config(config)
     foreign = run.foreign_entries()
     if foreign and not run.is_run:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
@@ -258,36 +260,37 @@ def prepare(run: RunDir, config: TrainConfig, overwrite: bool) -> bool:
             f"{run.path} holds files named like a run's but no {CONFIG_FILE}; they were not "
             "written by tf-infomax train and will not be replaced: choose another --out."
         )
-    resume = False
-    if run.is_run:
+    if not run.is_run or overwrite:
+        return False
+    state = _state(run)
+    if state == "finished":
+        raise FileExistsError(
+            f"{run.path} already holds a finished run; choose another --out or pass --overwrite."
+        )
+    if state == "diverged":
+        raise FileExistsError(
+            f"{run.path} holds a run that diverged at epoch {run.diverged['epoch']}; pass "
+            "--overwrite to start it again (with a lower --learning-rate or --alpha)."
+        )
+    if run.config().flat() != config.flat():
+        raise FileExistsError(
+            f"{run.path} holds an unfinished run with a different config; resume it with the "
+            "same options, pass --overwrite to replace it, or choose another --out."
+        )
+    return run.backup_dir.exists()
+
+
+def _start(run: RunDir, config: TrainConfig, overwrite: bool) -> None:
+    """Clear a replaced run (saying what went) and write the config."""
+    if overwrite and run.is_run:
         state = _state(run)
-        if overwrite:
-            removed = run.clear()
-            print(f"--overwrite: removed the {state} run in {run.path} ({', '.join(removed)})")
-        elif state == "finished":
-            raise FileExistsError(
-                f"{run.path} already holds a finished run; choose another --out or pass "
-                "--overwrite."
-            )
-        elif state == "diverged":
-            where = run.diverged
-            raise FileExistsError(
-                f"{run.path} holds a run that diverged at epoch {where['epoch']}; pass "
-                "--overwrite to start it again (with a lower --learning-rate or --alpha)."
-            )
-        elif run.config().flat() != config.flat():
-            raise FileExistsError(
-                f"{run.path} holds an unfinished run with a different config; resume it with "
-                "the same options, pass --overwrite to replace it, or choose another --out."
-            )
-        else:
-            resume = run.backup_dir.exists()
+        removed = run.clear()
+        print(f"--overwrite: removed the {state} run in {run.path} ({', '.join(removed)})")
     try:
         run.path.mkdir(parents=True, exist_ok=True)
         run.write_config(config)
     except OSError as error:
-        raise OSError(f"cannot write the run directory {run.path}: {error.strerror}") from None
-    return resume
+        raise OSError(f"cannot write the run directory {run.path}: {error.strerror}.") from None
 
 
 def _state(run: RunDir) -> str:
@@ -329,7 +332,8 @@ def train(
         The trained model and the history dict (also in ``out_dir/history.json``).
     """
     run = RunDir(out_dir)
-    resume = prepare(run, config, overwrite)
+    check_config(config)
+    resume = check_out_dir(run, config, overwrite)
     keras.utils.set_random_seed(config.seed)
     data_config, opt = config.data, config.optimization
     spec = data.dataset_info(data_config.dataset)
@@ -359,6 +363,9 @@ def train(
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = make_model(config, spec.image_shape, steps if steps > 0 else None)
+    replica_batch = opt.batch_size // strategy.num_replicas_in_sync
+    check_batch_size(replica_batch, needs_pairs=model.critic is not None)
+    _start(run, config, overwrite)  # every check passed: the first write
 
     history_writer = _HistoryWriter(run, _resumed_history(run) if resume else {})
     divergence = _StopOnDivergence()

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError) as error:  # OSError: files and folders
         print(f"tf-infomax {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -87,6 +87,7 @@ def make_row(name: str, run_dir: Path) -> dict:
         "arch": config.model.arch,
         "decoder_layers": config.model.decoder_layers or 4,
         "latent_dim": config.model.latent_dim,
+        "estimator": config.model.estimator,
         "seed": config.seed,
         "epochs": len(history.get("epoch", [])),
         "train_examples": config.data.limit,

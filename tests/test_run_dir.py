@@ -1,0 +1,106 @@
+"""The run directory: bad --out and option values are refused before anything is written,
+--overwrite replaces only what a run writes, and writes are atomic."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tf_infomax.runs import RunDir, atomic_path, write_json
+from trainers.cli import main
+
+TINY = ["--dataset", "sklearn_digits", "--latent-dim", "3", "--limit", "100", "--batch-size", "50"]
+
+
+def _train(out, *args):
+    return main(
+        ["train", "--model", "vae", *TINY, "--validation-limit", "0", *args, "--out", str(out)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--epochs", "0"], "--epochs must be > 0"),
+        (["--limit", "0"], "--limit must be > 0"),
+        (["--batch-size", "0"], "--batch-size must be > 0"),
+        (["--learning-rate", "-1"], "--learning-rate must be > 0"),
+        (["--validation-limit", "-2"], "--validation-limit must be >= 0"),
+        (["--keep-best", "--validation-limit", "0"], "need validation"),
+        (["--model", "infomax-vae", "--batch-size", "1"], "Batch size 1 is too small"),
+        (["--model", "infomax-vae", "--alpha", "-1"], "alpha must be >= 0"),
+        (["--arch-option", "width=3"], "Bad options ['width']"),
+    ],
+)
+def test_bad_values_leave_out_untouched(tmp_path, capsys, args, message):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "vae", *TINY, *args, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+    # The corrected command then runs in the same --out (nothing blocks it).
+    assert _train(out) == 0
+
+
+def test_a_folder_that_is_not_a_run_is_refused_and_its_files_kept(tmp_path, capsys):
+    (tmp_path / "history.json").write_text('{"mine": 1}')
+    (tmp_path / "notes.txt").write_text("mine")
+    assert _train(tmp_path) == 2
+    assert "holds no tf-infomax run" in capsys.readouterr().err
+    assert _train(tmp_path, "--overwrite") == 2  # never replace a file we did not write
+    assert json.loads((tmp_path / "history.json").read_text()) == {"mine": 1}
+
+
+def test_a_read_only_out_gives_one_line(tmp_path, capsys):
+    if os.geteuid() == 0:
+        out = "/proc/tf-infomax-run"  # not writable even for root
+    else:
+        tmp_path.chmod(0o500)
+        out = tmp_path / "run"
+    assert _train(out) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tf-infomax train: error: cannot write the run directory")
+    assert len(err.splitlines()) == 1
+
+
+def test_overwrite_replaces_an_unfinished_run_and_says_what_it_removed(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    RunDir(out).write_config(__import__("tf_infomax.config").config.TrainConfig())
+    (out / "backup").mkdir()
+    assert _train(out) == 2  # a different config: refused
+    assert "unfinished run with a different config" in capsys.readouterr().err
+    assert _train(out, "--overwrite") == 0
+    assert "--overwrite: removed the unfinished run" in capsys.readouterr().out
+    assert RunDir(out).is_finished
+
+
+def test_a_diverged_run_says_so_and_overwrite_restarts_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(out, "--learning-rate", "1e30", "--epochs", "2") == 2
+    err = capsys.readouterr().err
+    assert "diverged: the loss became NaN/inf at epoch 1" in err
+    assert "no epoch had completed" in err and "backup" not in err.split("completed")[0][-40:]
+    assert json.loads((out / "diverged.json").read_text())["epoch"] == 1
+    assert _train(out, "--learning-rate", "1e30", "--epochs", "2") == 2
+    assert "diverged at epoch 1; pass --overwrite" in capsys.readouterr().err
+    assert _train(out, "--overwrite") == 0
+    assert RunDir(out).is_finished and not (out / "diverged.json").exists()
+
+
+def test_history_is_json_with_null_for_non_finite_values(tmp_path):
+    path = tmp_path / "h.json"
+    write_json(path, {"loss": [1.0, float("nan"), float("inf")]})
+    assert json.loads(path.read_text()) == {"loss": [1.0, None, None]}
+    assert "NaN" not in path.read_text()
+
+
+def test_an_interrupted_atomic_write_leaves_the_old_file(tmp_path):
+    path = tmp_path / "metrics.json"
+    write_json(path, {"old": 1})
+    with pytest.raises(RuntimeError), atomic_path(path) as tmp:
+        tmp.write_text('{"new": ')
+        raise RuntimeError("killed")
+    assert json.loads(path.read_text()) == {"old": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
