@@ -31,7 +31,7 @@ def test_diagnostics_are_logged_finite_and_in_range(images):
     model = _model()
     model.compile()
     history = model.fit(images, batch_size=10, epochs=2, verbose=0).history
-    expected = set(diagnostics.MEANS) | set(diagnostics.EXTREMES)
+    expected = set(diagnostics.MEANS) - {"mi_grad_norm", "mi_clip_rate"} | set(diagnostics.EXTREMES)
     assert expected <= set(history)
     for name in expected:
         assert np.all(np.isfinite(history[name])), name
@@ -90,3 +90,26 @@ def test_diagnostics_survive_save_and_load(images, tmp_path):
     assert loaded.diagnostics
     history = loaded.fit(images, batch_size=10, epochs=1, verbose=0).history
     assert "marginal_score_max" in history
+
+
+def test_mi_clipnorm_clips_only_the_mi_terms_gradient(images):
+    """With mi_clipnorm, the ELBO's gradient is untouched and the MI term's is bounded."""
+    import tensorflow as tf
+
+    x = tf.constant(images[:10])
+    model = _model()
+    model.compile(optimizer=FusedAdam(1e-3, global_clipnorm=None), mi_clipnorm=1e-6)
+    noise = model.draw_noise(10, (0, 1))
+    _, grads, _, values = model._gradients(x, noise, 1)
+    with tf.GradientTape() as tape:
+        terms = model.compute_terms(x, training=True, noise=noise)
+        elbo = terms.reconstruction + model.beta * terms.kl
+    expected = tape.gradient(elbo, model._vae_variables)
+    # The MI part now adds at most 1e-6 in norm to the ELBO's gradient.
+    difference = [g - e for g, e in zip(grads, expected, strict=True)]
+    assert float(tf.linalg.global_norm(difference)) <= 1e-6 * 1.01
+    assert float(values["mi_grad_norm"]) > 1e-3 and float(values["mi_clip_rate"]) == 1.0
+    decoder_ids = {id(v) for v in model.decoder.trainable_variables}
+    for g, e, v in zip(grads, expected, model._vae_variables, strict=True):
+        if id(v) in decoder_ids:  # the MI term never reaches the decoder
+            assert np.allclose(g.numpy(), e.numpy(), atol=1e-6)

@@ -128,6 +128,9 @@ class OptimizationConfig:
     critic_learning_rate: float = option(1e-4, "Adam learning rate of the critic")
     clipnorm: float | None = option(VAE_CLIPNORM, "global grad-norm clip (VAE); none: off")
     critic_clipnorm: float | None = option(CRITIC_CLIPNORM, "same, critic; none: off")
+    mi_clipnorm: float | None = option(
+        None, "clip only the MI term's gradient (alpha dI/dw) to this norm; none: off"
+    )
     lr_schedule: str = option(
         "constant", "learning-rate schedule of both optimizers", choices=("constant", "cosine")
     )

@@ -198,6 +198,7 @@ def make_model(config: TrainConfig, image_shape, steps_per_epoch: int | None = N
         critic_optimizer=FusedAdam(
             rate(opt.critic_learning_rate), global_clipnorm=opt.critic_clipnorm
         ),
+        mi_clipnorm=opt.mi_clipnorm,
     )
     return model
 
@@ -214,6 +215,7 @@ def check_config(config: TrainConfig) -> None:
         "--critic-learning-rate": opt.critic_learning_rate,
         "--clipnorm": opt.clipnorm,
         "--critic-clipnorm": opt.critic_clipnorm,
+        "--mi-clipnorm": opt.mi_clipnorm,
     }
     for flag, value in positive.items():
         if value is not None and not value > 0:

@@ -9,8 +9,9 @@ What each logged name measures (per epoch: the mean over steps, or the extreme f
   how hard each term pulls on q(z|x).
 * ``vae_grad_norm``, ``critic_grad_norm``: global norms of the two optimizers' gradients;
   ``vae_clip_rate``, ``critic_clip_rate``: the fraction of steps whose norm exceeded the
-  optimizer's ``global_clipnorm`` (0 when it has none). One device: exact; under a strategy the
-  norm is that of the replica's share times the number of replicas.
+  optimizer's ``global_clipnorm`` (0 when it has none); with ``mi_clipnorm``, ``mi_grad_norm``
+  (the norm of the MI term's own gradient) and ``mi_clip_rate``. One device: exact; under a
+  strategy the norm is that of the replica's share times the number of replicas.
 * ``joint_score_mean/max``, ``marginal_score_mean/max``: the critic's scores t(x, z) on joint
   and permuted pairs; ``log_mean_exp_marginal``: log E_marginal[exp(t - 1)] of eq. 6.
 * ``log_var_min``: the smallest posterior log-variance the encoder output (before the floor);
@@ -68,12 +69,16 @@ MEANS = (
     "marginal_score_mean",
     "log_mean_exp_marginal",
     "log_var_floored",
+    "mi_grad_norm",
+    "mi_clip_rate",
 )
 
 
 def trackers(has_critic: bool) -> dict[str, keras.metrics.Metric]:
     """The diagnostics' metrics (critic ones only with a critic)."""
     critic_names = {
+        "mi_grad_norm",
+        "mi_clip_rate",
         "grad_mi",
         "critic_grad_norm",
         "critic_clip_rate",

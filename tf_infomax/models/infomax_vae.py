@@ -301,8 +301,20 @@ class InfoMaxVAE(keras.Model):
         return Forward(terms, encoder_output, scores)
 
     # ---------------------------------------------------------------- training
-    def compile(self, optimizer=None, critic_optimizer=None, jit_compile="auto", **kwargs):
+    def compile(
+        self,
+        optimizer=None,
+        critic_optimizer=None,
+        jit_compile="auto",
+        mi_clipnorm: float | None = None,
+        **kwargs,
+    ):
         """Adam(1e-3) for encoder and decoder, Adam(1e-4) for the critic (Appendix D).
+
+        ``mi_clipnorm`` bounds the global norm of the MI term's own gradient, alpha * dI/dw
+        (eq. 6; it reaches only the encoder), before it is added to the ELBO's: a spike of
+        the critic's exp(t - 1) is cut without shrinking the reconstruction and KL gradients,
+        as a clip of the whole gradient does.
 
         The defaults are ``FusedAdam``: Keras' Adam computed by one fused kernel per variable.
 
@@ -317,6 +329,9 @@ class InfoMaxVAE(keras.Model):
         instead and applies the gradients outside it.
         """
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if mi_clipnorm is not None and not mi_clipnorm > 0:
+            raise ValueError(f"mi_clipnorm must be > 0 or None, got {mi_clipnorm}.")
+        self.mi_clipnorm = mi_clipnorm
         self._jit_gradients = jit_compile is True and replicas > 1
         if self._jit_gradients:
             jit_compile = False
@@ -336,13 +351,17 @@ class InfoMaxVAE(keras.Model):
         self._compiled_gradients = tf.function(self._gradients, jit_compile=True)
 
     def get_compile_config(self):
-        config = {"optimizer": keras.saving.serialize_keras_object(self.optimizer)}
+        config = {
+            "optimizer": keras.saving.serialize_keras_object(self.optimizer),
+            "mi_clipnorm": getattr(self, "mi_clipnorm", None),
+        }
         if self.critic_optimizer is not None:
             config["critic_optimizer"] = keras.saving.serialize_keras_object(self.critic_optimizer)
         return config
 
     def compile_from_config(self, config):
         self.compile(
+            mi_clipnorm=config.get("mi_clipnorm"),
             optimizer=keras.saving.deserialize_keras_object(config["optimizer"]),
             critic_optimizer=(
                 keras.saving.deserialize_keras_object(config["critic_optimizer"])
@@ -389,19 +408,38 @@ class InfoMaxVAE(keras.Model):
             # Scaled inside the tape: apply_gradients sums over replicas.
             vae_loss = terms.loss / replicas
             critic_loss = -terms.critic_objective / replicas
+            mi_loss = -self.alpha * terms.critic_objective / replicas
+            elbo_loss = vae_loss - mi_loss
             if self.diagnostics:
                 pulls = {
                     "grad_reconstruction": terms.reconstruction,
                     "grad_kl": self.beta * terms.kl,
                     "grad_mi": -self.alpha * terms.critic_objective,
                 }
-        grads = tape.gradient(vae_loss, self._vae_variables)
+        mi_clipped = self.critic is not None and self.mi_clipnorm is not None and self.alpha > 0
+        if mi_clipped:
+            elbo_grads = tape.gradient(elbo_loss, self._vae_variables)
+            mi_grads = tape.gradient(mi_loss, self._vae_variables)
+            mi_grads = [
+                tf.zeros_like(v) if g is None else g
+                for g, v in zip(mi_grads, self._vae_variables, strict=True)
+            ]
+            mi_norm = tf.linalg.global_norm(mi_grads) * replicas
+            mi_grads, _ = tf.clip_by_global_norm(mi_grads, self.mi_clipnorm / replicas)
+            grads = [
+                e + m if e is not None else m for e, m in zip(elbo_grads, mi_grads, strict=True)
+            ]
+        else:
+            grads = tape.gradient(vae_loss, self._vae_variables)
         critic_grads = (
             tape.gradient(critic_loss, self.critic.trainable_variables) if self.critic else []
         )
         values = {}
         if self.diagnostics:
             values = self._diagnostic_values(tape, forward, pulls, grads, critic_grads, replicas)
+            if mi_clipped:
+                values["mi_grad_norm"] = mi_norm
+                values["mi_clip_rate"] = tf.cast(mi_norm > self.mi_clipnorm, tf.float32)
         return terms, grads, critic_grads, values
 
     def _forward_diagnostics(self, forward: Forward) -> dict:

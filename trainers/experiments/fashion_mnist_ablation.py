@@ -20,7 +20,10 @@ The fix: marginal partners drawn as a derangement (no x paired with its own z):
 * ``derangement``: the fix with every safeguard of the defaults;
 * ``derangement-minimal``: the fix and none of the safeguards;
 * ``derangement-no-clip``: the fix, score bound and log-variance floor, no gradient clipping;
-* ``derangement-floor-only``, ``derangement-bound-only``: one of those two, no clipping.
+* ``derangement-floor-only``, ``derangement-bound-only``: one of those two, no clipping;
+* ``derangement-mi-clip``: the VAE clip replaced by a clip of the MI term's own gradient
+  (``mi_clipnorm`` 100), so the reconstruction and KL gradients are never scaled;
+* ``derangement-mi-clip-only``: the same without the critic's clip.
 
 Command:
     tf-infomax reproduce fashion_mnist_ablation --root runs/fashion_mnist_ablation \\
@@ -50,6 +53,8 @@ ARMS: dict[str, dict] = {
     "derangement-floor-only": {**NO_CLIP, "critic_score_bound": None},
     "derangement-bound-only": {**NO_CLIP, "min_log_var": None},
     "derangement": {},
+    "derangement-mi-clip": {"clipnorm": None, "mi_clipnorm": 100.0},
+    "derangement-mi-clip-only": {**NO_CLIP, "mi_clipnorm": 100.0},
     "no-vae-clip": {**BEFORE, "clipnorm": None},
     "no-score-bound": {**BEFORE, "critic_score_bound": None},
     "no-logvar-floor": {**BEFORE, "min_log_var": None},
