@@ -13,15 +13,9 @@ import shutil
 import time
 from pathlib import Path
 
-from tf_infomax.training import (
-    DIVERGED_FILE,
-    HISTORY_FILE,
-    MODEL_FILE,
-    TrainConfig,
-    TrainingDivergedError,
-    load_config,
-    train,
-)
+from tf_infomax.config import TrainConfig
+from tf_infomax.runs import RunDir, write_json
+from tf_infomax.training import TrainingDivergedError, train
 
 ROW_METRICS = (
     "log_likelihood",
@@ -77,10 +71,9 @@ def _value(entry):
 
 def make_row(name: str, run_dir: Path) -> dict:
     """One results row: the run's config, training record and metrics with their settings."""
-    config = load_config(run_dir)  # what the run was trained with, not today's defaults
-    metrics_path = run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    history = json.loads((run_dir / HISTORY_FILE).read_text())
+    run = RunDir(run_dir)
+    config = run.config()  # what the run was trained with, not today's defaults
+    metrics, history = run.metrics(), run.history()
     row = {
         "run": name,
         "model": config.model.method,
@@ -103,9 +96,8 @@ def make_row(name: str, run_dir: Path) -> dict:
         },
         "config": config.to_dict(),
     }
-    diverged = run_dir / DIVERGED_FILE
-    if diverged.exists():
-        row["diverged"] = json.loads(diverged.read_text())
+    if run.diverged:
+        row["diverged"] = run.diverged
     for key in ROW_METRICS:
         row[key] = _value(metrics.get(key))
     row["evaluation"] = {k: v for k, v in metrics.items() if k not in ROW_METRICS}
@@ -158,16 +150,17 @@ def run_study(
         if only and name not in only:
             continue
         run_dir = root / name
+        run = RunDir(run_dir)
         started = time.perf_counter()
-        diverged = (run_dir / DIVERGED_FILE).exists()
-        if not diverged and (not (run_dir / MODEL_FILE).exists() or (run_dir / "backup").exists()):
+        diverged = run.diverged is not None
+        if not diverged and not run.is_finished:
             print(f"[{experiment}] training {name}", flush=True)
             try:
                 train(config, run_dir, verbose=verbose)
             except TrainingDivergedError as error:  # recorded in the row; the study goes on
                 print(f"[{experiment}] {name}: {error}", flush=True)
                 diverged = True
-        if not diverged and not (run_dir / "metrics.json").exists():
+        if not diverged and not run.is_evaluated:
             print(f"[{experiment}] evaluating {name}", flush=True)
             evaluate_run(run_dir, evaluation)
         kept[name] = {"experiment": experiment, **make_row(name, run_dir)}
@@ -179,5 +172,5 @@ def run_study(
         if results_path:
             rows = others + [kept[n] for n in configs if n in kept]
             results_path.parent.mkdir(parents=True, exist_ok=True)
-            results_path.write_text(json.dumps(rows, indent=1) + "\n")
+            write_json(results_path, rows)
     return [kept[n] for n in configs if n in kept]

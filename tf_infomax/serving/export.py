@@ -97,9 +97,9 @@ def export_run(
     run_dir: str | Path, base: str | Path, version: int | None = None, *, overwrite: bool = False
 ) -> Path:
     """Export the encoder of a run directory written by ``tf-infomax train``."""
-    from tf_infomax.training import load_config, load_model
+    from tf_infomax.runs import RunDir
 
-    config = load_config(run_dir)
-    model = load_model(run_dir)
-    metadata = {"run_dir": str(Path(run_dir).resolve()), "train_config": config.to_dict()}
+    run = RunDir(run_dir)
+    config, model = run.config(), run.model()
+    metadata = {"run_dir": str(run.path.resolve()), "train_config": config.flat()}
     return export_encoder(model, base, version, overwrite=overwrite, metadata=metadata)

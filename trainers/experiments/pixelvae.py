@@ -108,16 +108,22 @@ def train_and_evaluate(
     from tf_infomax.metrics.active_units import active_units
     from tf_infomax.metrics.encodings import encode_dataset
     from tf_infomax.metrics.probes import linear_probe
-    from tf_infomax.training import HISTORY_FILE, MODEL_FILE, load_model, train
+    from tf_infomax.runs import RunDir
+    from tf_infomax.training import train
 
     with tempfile.TemporaryDirectory() as scratch:
-        run_dir = (runs_dir or Path(scratch)) / name
-        if (run_dir / MODEL_FILE).exists() and not (run_dir / "backup").exists():
-            model, history = load_model(run_dir), json.loads((run_dir / HISTORY_FILE).read_text())
+        run = RunDir((runs_dir or Path(scratch)) / name)
+        run_dir = run.path
+        if run.is_finished:
+            model, history = run.model(), run.history()
         else:
             model, history = train(config, run_dir, verbose=2)
     train_time = sum(history.get("wall_time_s", []))
-    history = {k: v for k, v in history.items() if k not in ("epoch", "wall_time_s")}
+    history = {
+        k: v
+        for k, v in history.items()
+        if isinstance(v, list) and k not in ("epoch", "wall_time_s")
+    }
 
     size = study.eval_batch_size
     test = encode_dataset(model, _fixed_binary(config, "test", study.eval_limit, size))
