@@ -6,6 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+# Experiments whose rows get the training-stability report (trainers/stability_report.py).
+STABILITY_EXPERIMENTS = {"fashion_mnist_ablation", "fashion_mnist_convergence"}
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("report", help="make docs/results/*.md from the results JSON")
@@ -29,11 +32,17 @@ def run(args: argparse.Namespace) -> int:
             f"--results {path}` first."
         )
     rows = json.loads(path.read_text())
+    command = f"tf-infomax report --results {args.results} --out {args.out}"
+    if rows and {r.get("experiment") for r in rows} <= STABILITY_EXPERIMENTS:
+        from trainers.stability_report import stability_markdown
+
+        Path(args.out).write_text(stability_markdown(rows, command, str(path)))
+        print(f"wrote {args.out} from {len(rows)} rows")
+        return 0
     iwae_path = Path(args.iwae_k) if args.iwae_k else path.with_name(f"{path.stem}_iwae_k.json")
     if args.iwae_k and not iwae_path.exists():
         raise FileNotFoundError(f"--iwae-k {iwae_path} not found; make it with trainers.iwae_k.")
     iwae_rows = json.loads(iwae_path.read_text()) if iwae_path.exists() else None
-    command = f"tf-infomax report --results {args.results} --out {args.out}"
     markdown = fashion_mnist_markdown(rows, command, str(path), iwae_rows)
     Path(args.out).write_text(markdown)
     print(f"wrote {args.out} from {len(rows)} rows")

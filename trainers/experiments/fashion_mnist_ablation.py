@@ -22,7 +22,8 @@ The fix: marginal partners drawn as a derangement (no x paired with its own z):
 * ``derangement-no-clip``: the fix, score bound and log-variance floor, no gradient clipping;
 * ``derangement-floor-only``, ``derangement-bound-only``: one of those two, no clipping;
 * ``derangement-bound-6``: no clipping, the score bound at 6 (about 1 + log 100, the batch):
-  exp(t - 1) of a marginal pair stays below e^5;
+  exp(t - 1) of a marginal pair stays below e^5; ``derangement-bound-6-no-floor``: also
+  without the log-variance floor;
 * ``derangement-mi-clip``: the VAE clip replaced by a clip of the MI term's own gradient
   (``mi_clipnorm`` 100), so the reconstruction and KL gradients are never scaled;
 * ``derangement-mi-clip-only``: the same without the critic's clip.
@@ -56,6 +57,7 @@ ARMS: dict[str, dict] = {
     "derangement-bound-only": {**NO_CLIP, "min_log_var": None},
     "derangement": {},
     "derangement-bound-6": {**NO_CLIP, "critic_score_bound": 6.0},
+    "derangement-bound-6-no-floor": {**NO_CLIP, "critic_score_bound": 6.0, "min_log_var": None},
     "derangement-mi-clip": {"clipnorm": None, "mi_clipnorm": 100.0},
     "derangement-mi-clip-only": {**NO_CLIP, "mi_clipnorm": 100.0},
     "no-vae-clip": {**BEFORE, "clipnorm": None},

@@ -1,0 +1,141 @@
+"""Markdown for studies of training stability (``fashion_mnist_ablation``, ``_convergence``).
+
+One row per run, computed from its results row: how long it trained, its best epoch, how far
+validation fell below the best so far after epoch 5 (the convergence target), the training
+critic's lowest MI bound after epoch 1, the final training terms and the test metrics. For
+the convergence study, the issue's targets are checked on the means over seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+WARM_UP = 5  # epochs before degradation counts (the target's "after epoch 5")
+
+
+def _clean(values) -> list[float]:
+    return [math.inf if v is None else float(v) for v in values or []]
+
+
+def worst_drop(val_loss, after: int = WARM_UP) -> float | None:
+    """Largest val_loss minus the best val_loss so far, over epochs after ``after`` (nats)."""
+    losses = _clean(val_loss)
+    if len(losses) <= after:
+        return None
+    drops = [losses[i] - min(losses[: i + 1]) for i in range(after, len(losses))]
+    return max(drops)
+
+
+def lowest_mi(mi) -> float | None:
+    """The training critic's lowest per-epoch MI bound after the first epoch."""
+    values = [-math.inf if v is None else v for v in (mi or [])[1:]]
+    return min(values) if values else None
+
+
+def _num(value, digits=2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _last(history: dict, key: str):
+    values = history.get(key) or []
+    return values[-1] if values else None
+
+
+def _au(row: dict, paper: bool = False):
+    settings = (row.get("metric_settings") or {}).get("active_units") or {}
+    return settings.get("count_at_paper_threshold") if paper else row.get("active_units")
+
+
+def run_columns(row: dict) -> dict:
+    history = row.get("train_history", {})
+    probe = row.get("probe_accuracy") or {}
+    return {
+        "run": row["run"],
+        "epochs": row.get("epochs"),
+        "best": row.get("best_epoch"),
+        "diverged": (row.get("diverged") or {}).get("epoch"),
+        "best val -ELBO": min(_clean(history.get("val_loss")), default=None),
+        "worst drop after ep. 5": worst_drop(history.get("val_loss")),
+        "lowest train MI (ep. >= 2)": lowest_mi(history.get("mi")),
+        "final train rec.": _last(history, "reconstruction"),
+        "final train KL": _last(history, "kl"),
+        "LL": row.get("log_likelihood"),
+        "MI (post-hoc)": row.get("mutual_information"),
+        "AU 0.01": _au(row),
+        "AU 0.05": _au(row, paper=True),
+        "KL": row.get("kl"),
+        "MLP probe": probe.get("mlp") if isinstance(probe, dict) else None,
+    }
+
+
+def runs_table(rows: list[dict]) -> list[str]:
+    columns = [run_columns(r) for r in rows]
+    names = list(columns[0])
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    for c in columns:
+        lines.append("| " + " | ".join(_num(c[n]) for n in names) + " |")
+    return lines
+
+
+def _mean(values):
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(values) / len(values) if values else None
+
+
+def convergence_targets(rows: list[dict]) -> list[str]:
+    """The issue's targets on the means over seeds, per decoder depth."""
+    groups = defaultdict(list)
+    for row in rows:
+        variant = row["run"].rsplit("_d", 1)[0]
+        groups[(variant, row["decoder_layers"])].append(row)
+    lines = [
+        "| depth | target | InfoMax-VAE (f-kl) | VAE | holds |",
+        "|---|---|---|---|---|",
+    ]
+    for depth in sorted({d for _, d in groups}):
+        info, vae = groups.get(("infomax-vae", depth), []), groups.get(("vae", depth), [])
+        if not info or not vae:
+            continue
+        drops = [worst_drop(r["train_history"].get("val_loss")) for r in info]
+        mis = [lowest_mi(r["train_history"].get("mi")) for r in info]
+        checks = [
+            ("no val -ELBO drop > 3 nats after ep. 5", max(d or 0 for d in drops), None,
+             all(d is not None and d <= 3 for d in drops)),
+            ("train MI bound > 0 after ep. 1", min(m if m is not None else -math.inf for m in mis),
+             None, all(m is not None and m > 0 for m in mis)),
+        ]  # fmt: skip
+        for key, margin, label in (
+            ("log_likelihood", -2.0, "LL >= VAE - 2"),
+            ("mutual_information", 0.3, "MI >= VAE + 0.3"),
+            ("active_units", 5.0, "AU >= VAE + 5"),
+        ):
+            a, b = _mean(r.get(key) for r in info), _mean(r.get(key) for r in vae)
+            checks.append((label, a, b, a is not None and b is not None and a >= b + margin))
+        for label, a, b, holds in checks:
+            lines.append(
+                f"| {depth} | {label} | {_num(a)} | {_num(b)} | {'yes' if holds else 'NO'} |"
+            )
+    return lines
+
+
+def stability_markdown(rows: list[dict], command: str, source: str) -> str:
+    experiments = sorted({r.get("experiment", "?") for r in rows})
+    lines = [
+        f"# {', '.join(experiments)}",
+        "",
+        f"Generated by `{command}` from `{source}` ({len(rows)} runs); numbers only, the reading "
+        "is in the hand-written notes beside this file. Columns: epochs trained; best epoch "
+        "(lowest validation loss, kept); epoch of divergence; worst drop = the largest "
+        "validation -ELBO minus the best so far after epoch 5 (nats); lowest per-epoch "
+        "training MI bound after epoch 1; test metrics as in fashion_mnist.md.",
+        "",
+        *runs_table(rows),
+    ]
+    if "fashion_mnist_convergence" in experiments:
+        lines += ["", "## Targets (means over seeds)", "", *convergence_targets(rows)]
+    return "\n".join(lines) + "\n"
