@@ -95,7 +95,14 @@ def test_architectures_train_under_mirrored_strategy():
     out = json.loads(result.stdout.strip().splitlines()[-1])
     for arch, entry in out.items():
         assert entry["replicas"] == 2, arch
-        assert set(entry["logs"]) == {"loss", "reconstruction", "kl", "mi", "critic_loss"}
+        assert set(entry["logs"]) == {
+            "loss",
+            "reconstruction",
+            "kl",
+            "neg_elbo",
+            "mi",
+            "critic_loss",
+        }
         assert all(np.isfinite(v) for v in entry["logs"].values()), arch
         assert entry["moved"] >= entry["weights"] // 2, arch  # optimizer slots do not count
 

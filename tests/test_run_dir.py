@@ -104,3 +104,34 @@ def test_an_interrupted_atomic_write_leaves_the_old_file(tmp_path):
         raise RuntimeError("killed")
     assert json.loads(path.read_text()) == {"old": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+def test_keep_best_ends_with_the_best_epochs_weights(tmp_path):
+    import keras
+    import numpy as np
+
+    out = tmp_path / "run"
+    args = ["--epochs", "4", "--validation-limit", "100", "--keep-best"]
+    assert (
+        main(
+            ["train", "--model", "vae", *TINY, *args, "--learning-rate", "0.03", "--out", str(out)]
+        )
+        == 0
+    )
+    history = json.loads((out / "history.json").read_text())
+    losses = history["val_neg_elbo"]
+    assert history["best_epoch"] == 1 + losses.index(min(losses))
+    model = keras.models.load_model(out / "model.keras")
+    best = keras.models.load_model(out / "model.keras")
+    best.load_weights(out / "best.weights.h5")
+    for got, want in zip(model.get_weights(), best.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_early_stopping_continues_its_count_after_a_resume():
+    from tf_infomax.training import _EarlyStopping
+
+    stopper = _EarlyStopping(2, {"val_neg_elbo": [5.0, 3.0, 4.0]})
+    stopper.set_model(__import__("keras").Sequential())
+    stopper.on_train_begin()
+    assert (stopper.best, stopper.wait) == (3.0, 1)

@@ -139,10 +139,10 @@ class OptimizationConfig:
     )
     ema_momentum: float = option(0.99, "momentum of that moving average")
     keep_best: bool = option(
-        False, "end with the weights of the epoch of lowest val_loss (best_epoch in history)"
+        False, "end with the weights of the epoch of lowest validation -ELBO (best_epoch)"
     )
     early_stopping_patience: int | None = option(
-        None, "stop once val_loss has not improved for N epochs; none: never"
+        None, "stop once the validation -ELBO has not improved for N epochs; none: never"
     )
 
 

@@ -70,6 +70,11 @@ def load_model(run_dir: str | Path) -> InfoMaxVAE:
     return RunDir(run_dir).model()
 
 
+# What --keep-best and --early-stopping-patience select on: the validation negative ELBO
+# (eq. 1; for InfoMax-VAE, val_loss also holds -alpha * MI and the KL weight beta).
+MONITOR = "val_neg_elbo"
+
+
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or inf; the model was not saved."""
 
@@ -129,17 +134,17 @@ class _Backup(keras.callbacks.BackupAndRestore):
 
 
 def _best_epoch(history: dict) -> int | None:
-    """The 1-based epoch of the lowest val_loss (the first, on ties), or None."""
-    losses = [v if v is not None else math.inf for v in history.get("val_loss", [])]
+    """The 1-based epoch of the lowest validation -ELBO (the first, on ties), or None."""
+    losses = [v if v is not None else math.inf for v in history.get(MONITOR, [])]
     return 1 + losses.index(min(losses)) if losses else None
 
 
 class _EarlyStopping(keras.callbacks.EarlyStopping):
-    """Keras' EarlyStopping on val_loss that, on resume, continues its count from history."""
+    """Keras' EarlyStopping on the validation -ELBO; on resume it continues its count."""
 
     def __init__(self, patience: int, history: dict):
-        super().__init__(monitor="val_loss", patience=patience, mode="min")
-        self.previous = [v if v is not None else math.inf for v in history.get("val_loss", [])]
+        super().__init__(monitor=MONITOR, patience=patience, mode="min")
+        self.previous = [v if v is not None else math.inf for v in history.get(MONITOR, [])]
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -152,11 +157,11 @@ def _selection_callbacks(run: RunDir, opt: OptimizationConfig, history: dict) ->
     """Keep the best epoch's weights (ModelCheckpoint) and stop early (EarlyStopping)."""
     callbacks = []
     if opt.keep_best:
-        losses = [v for v in history.get("val_loss", []) if v is not None]
+        losses = [v for v in history.get(MONITOR, []) if v is not None]
         callbacks.append(
             keras.callbacks.ModelCheckpoint(
                 str(run.best_weights_path),
-                monitor="val_loss",
+                monitor=MONITOR,
                 mode="min",
                 save_best_only=True,
                 save_weights_only=True,
@@ -227,8 +232,8 @@ def check_config(config: TrainConfig) -> None:
         )
     if data_config.validation_limit == 0 and (opt.keep_best or opt.early_stopping_patience):
         raise ValueError(
-            "--keep-best and --early-stopping-patience select epochs by val_loss: they need "
-            "validation (drop --validation-limit 0)."
+            "--keep-best and --early-stopping-patience select epochs by the validation -ELBO: they "
+            "need validation (drop --validation-limit 0)."
         )
     if opt.early_stopping_patience is not None and opt.early_stopping_patience < 1:
         raise ValueError(

@@ -33,6 +33,14 @@ def lowest_mi(mi) -> float | None:
     return min(values) if values else None
 
 
+def _val_neg_elbo(history: dict) -> list:
+    """Per-epoch validation -ELBO: logged since 0.2, else val_reconstruction + val_kl."""
+    if "val_neg_elbo" in history:
+        return history["val_neg_elbo"]
+    rec, kl = history.get("val_reconstruction") or [], history.get("val_kl") or []
+    return [None if r is None or k is None else r + k for r, k in zip(rec, kl, strict=False)]
+
+
 def _num(value, digits=2) -> str:
     if value is None:
         return "-"
@@ -59,8 +67,8 @@ def run_columns(row: dict) -> dict:
         "epochs": row.get("epochs"),
         "best": row.get("best_epoch"),
         "diverged": (row.get("diverged") or {}).get("epoch"),
-        "best val -ELBO": min(_clean(history.get("val_loss")), default=None),
-        "worst drop after ep. 5": worst_drop(history.get("val_loss")),
+        "best val -ELBO": min(_clean(_val_neg_elbo(history)), default=None),
+        "worst drop after ep. 5": worst_drop(_val_neg_elbo(history)),
         "lowest train MI (ep. >= 2)": lowest_mi(history.get("mi")),
         "final train rec.": _last(history, "reconstruction"),
         "final train KL": _last(history, "kl"),
@@ -101,7 +109,7 @@ def convergence_targets(rows: list[dict]) -> list[str]:
         info, vae = groups.get(("infomax-vae", depth), []), groups.get(("vae", depth), [])
         if not info or not vae:
             continue
-        drops = [worst_drop(r["train_history"].get("val_loss")) for r in info]
+        drops = [worst_drop(_val_neg_elbo(r["train_history"])) for r in info]
         mis = [lowest_mi(r["train_history"].get("mi")) for r in info]
         checks = [
             ("no val -ELBO drop > 3 nats after ep. 5", max(d or 0 for d in drops), None,

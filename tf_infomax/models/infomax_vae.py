@@ -175,7 +175,7 @@ class InfoMaxVAE(keras.Model):
             else None
         )
         self.prior = distributions.prior(self.latent_dim)
-        names = ["loss", "reconstruction", "kl"]
+        names = ["loss", "reconstruction", "kl", "neg_elbo"]
         if mmd_weight > 0:
             names.append("mmd")
         if critic is not None:
@@ -391,6 +391,7 @@ class InfoMaxVAE(keras.Model):
     def _record(self, terms: Terms, diagnostics: dict | None = None):
         values = terms._asdict()
         values["critic_loss"] = -terms.critic_objective
+        values["neg_elbo"] = terms.reconstruction + terms.kl  # eq. 1, whatever the method
         for name, tracker in self._trackers.items():
             tracker.update_state(values[name])
         diagnostics = diagnostics or {}
