@@ -20,7 +20,9 @@ import keras
 import tensorflow as tf
 
 from tf_infomax import data
+from tf_infomax.errors import TrainingDivergedError  # re-exported: its old home
 from tf_infomax.models import build_model
+from tf_infomax.models.divergence import StopOnDivergence
 from tf_infomax.models.infomax_vae import CRITIC_CLIPNORM, VAE_CLIPNORM, InfoMaxVAE
 from tf_infomax.optimizers import FusedAdam
 
@@ -120,27 +122,6 @@ def load_model(run_dir: str | Path) -> InfoMaxVAE:
             f"Could not load {path}: the file is damaged or not a tf-infomax model "
             f"({type(error).__name__}: {error}). Re-train or restore it from a backup."
         ) from error
-
-
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN or inf; the model was not saved."""
-
-
-class _StopOnDivergence(keras.callbacks.Callback):
-    """Stops at the first non-finite loss, so no NaN model is ever saved as finished."""
-
-    def __init__(self):
-        super().__init__()
-        self.epoch, self.where = 0, None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.where = (self.epoch + 1, batch + 1)
-            self.model.stop_training = True
 
 
 class _HistoryWriter(keras.callbacks.Callback):
@@ -263,7 +244,7 @@ def train(
     if history_path.exists() and not previous:
         history_path.unlink()
     started = time.perf_counter()
-    divergence = _StopOnDivergence()
+    divergence = StopOnDivergence(raise_error=False)  # reported below, with diverged.json
     model.fit(
         train_ds,
         epochs=config.epochs,
