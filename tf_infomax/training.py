@@ -208,11 +208,13 @@ def train(
     keras.utils.set_random_seed(config.seed)
 
     spec = data.dataset_info(config.dataset)
+    data_epoch = data.DataEpoch()  # fit sets it: a resumed run sees each epoch's own batches
     train_ds = data.load(
         config.dataset,
         "train",
         batch_size=config.batch_size,
         seed=config.seed,
+        epoch=data_epoch,
         limit=config.limit,
         binarize=config.binarize,
         data_dir=config.data_dir,
@@ -233,6 +235,7 @@ def train(
             binarize=config.binarize,
             drop_remainder=True,
             data_dir=config.data_dir,
+            epoch=data_epoch,
         )
 
     strategy = strategy or tf.distribute.get_strategy()
@@ -255,6 +258,7 @@ def train(
             keras.callbacks.BackupAndRestore(str(out / "backup")),
             keras.callbacks.TensorBoard(str(out / "logs")),
             divergence,
+            data_epoch,
             _HistoryWriter(history_path, previous),
             *(callbacks or []),
         ],
