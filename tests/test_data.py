@@ -176,6 +176,70 @@ def test_seeded_shuffle_is_deterministic_and_reshuffles():
     assert not np.array_equal(first[0], load_digits().target[: len(first[0])])  # shuffled
 
 
+def test_each_epoch_is_a_function_of_seed_and_epoch_so_resuming_repeats_nothing():
+    def labels(ds):
+        return np.concatenate([y for _, y in batches(ds)])
+
+    uninterrupted = data.load("sklearn_digits", batch_size=100, seed=3)
+    epochs = [labels(uninterrupted) for _ in range(3)]
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])
+    # A fresh pipeline (as in a new process) set to epoch 2 gives the third epoch's batches.
+    np.testing.assert_array_equal(
+        labels(data.load("sklearn_digits", batch_size=100, seed=3, epoch=2)), epochs[2]
+    )
+    epoch = data.DataEpoch()
+    fresh = data.load("sklearn_digits", batch_size=100, seed=3, epoch=epoch)
+    np.testing.assert_array_equal(labels(fresh), epochs[0])
+    epoch.on_epoch_begin(2)  # what fit does when BackupAndRestore resumes at epoch 2
+    np.testing.assert_array_equal(labels(fresh), epochs[2])
+    np.testing.assert_array_equal(labels(fresh), epochs[2])  # read, not advanced
+
+    # Binarization noise too, and the passes of a repeated pipeline continue the epochs.
+    def images(ds):
+        return np.concatenate([x for x, _ in batches(ds)])
+
+    one_run = data.load("sklearn_digits", batch_size=100, seed=3, binarize=True)
+    third = [images(one_run) for _ in range(3)][2]
+    fresh = data.load("sklearn_digits", batch_size=100, seed=3, binarize=True, epoch=2)
+    np.testing.assert_array_equal(images(fresh), third)
+    repeated = data.load("sklearn_digits", batch_size=100, seed=3, epoch=1, repeat=True)
+    np.testing.assert_array_equal(
+        np.concatenate([y for _, y in batches(repeated.take(30))]), np.concatenate(epochs[1:])
+    )
+    with pytest.raises(ValueError, match="epoch must be a non-negative int"):
+        data.load("sklearn_digits", batch_size=100, epoch=-1)
+
+
+def test_fit_resumed_at_an_epoch_trains_on_that_epochs_batches():
+    """Keras fit from initial_epoch=2 (as BackupAndRestore resumes) sees epoch 2's batches."""
+    import keras
+
+    class BatchLosses(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.losses = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.losses.append(float(logs["loss"]))
+
+    def run(initial_epoch):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+        )
+        model.compile(keras.optimizers.SGD(0.0), "mse")  # fixed weights: loss = f(batch)
+        epoch, record = data.DataEpoch(), BatchLosses()
+        train = data.load("sklearn_digits", batch_size=500, seed=1, epoch=epoch)
+        model.fit(
+            train, epochs=3, initial_epoch=initial_epoch, verbose=0, callbacks=[epoch, record]
+        )
+        return record.losses
+
+    uninterrupted = run(0)
+    assert len(uninterrupted) == 9 and len(set(uninterrupted[::3])) == 3  # orders differ
+    np.testing.assert_allclose(run(2), uninterrupted[6:], rtol=1e-6)
+
+
 def test_limit_takes_the_first_examples():
     target = load_digits().target
     kept = batches(data.load("sklearn_digits", batch_size=7, limit=20, shuffle=False))

@@ -170,14 +170,101 @@ def test_nan_images_rejected_before_training():
     assert int(model.optimizer.iterations) == 0
 
 
-def test_nan_in_a_later_batch_stops_with_a_clear_error():
+def test_nan_in_a_later_batch_stops_with_a_plain_error():
     model = tiny_model("vae")
     model.compile()
     bad = tiny_images(30)
     bad[25] = np.inf
     ds = tf.data.Dataset.from_tensor_slices(bad).batch(10)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="contain NaN or inf"):
+    message = "Input images contain NaN or inf; clean the data (images in [0, 1])."
+    for run in (model.fit, model.evaluate):
+        with pytest.raises(ValueError) as caught:
+            run(ds, verbose=0)
+        assert str(caught.value) == message  # not buried in a graph-execution trace
+        assert caught.value.__cause__ is None
+
+
+def test_last_batch_of_one_in_a_dataset_is_a_plain_error():
+    model = tiny_model("infomax-vae")
+    model.compile()
+    ds = tf.data.Dataset.from_tensor_slices(tiny_images(21)).batch(10)  # 10, 10, 1
+    with pytest.raises(ValueError, match="^Batch of 1 example: too small to permute z") as caught:
         model.fit(ds, verbose=0)
+    assert "drop_remainder=True" in str(caught.value)
+    assert not isinstance(caught.value, tf.errors.OpError)
+
+
+def test_uint8_images_train_like_float_images_divided_by_255():
+    raw = np.round(tiny_images(20) * 255).astype(np.uint8)
+    losses = []
+    dataset = tf.data.Dataset.from_tensor_slices(raw).batch(10)
+    for x, batch_size in ((raw, 10), (raw.astype(np.float32) / 255, 10), (dataset, None)):
+        model = tiny_model("infomax-vae", seed=2)
+        model.compile()
+        fit = model.fit(x, batch_size=batch_size, epochs=2, shuffle=False, verbose=0)
+        losses.append(
+            fit.history["loss"] + [model.evaluate(x, batch_size=batch_size, verbose=0)[0]]
+        )
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
+    np.testing.assert_allclose(losses[2], losses[1], rtol=1e-6)
+
+
+def test_bernoulli_refuses_float_images_outside_the_unit_range():
+    model = tiny_model("vae")
+    model.compile()
+    pixels = tiny_images(20) * 255  # 0-255 floats: the Bernoulli loss would become NaN
+    message = r"range over \[0\.\d+, 25\d\.\d+\], but the Bernoulli likelihood needs"
+    with pytest.raises(ValueError, match=message) as caught:
+        model.fit(pixels, batch_size=10, verbose=0)
+    assert "Divide 0-255 images by 255, or pass them as uint8" in str(caught.value)
+    with pytest.raises(ValueError, match="Bernoulli likelihood needs pixel values in"):
+        model.fit(tf.data.Dataset.from_tensor_slices(pixels).batch(10), verbose=0)
+    assert int(model.optimizer.iterations) == 0
+    gaussian = InfoMaxVAE(model.encoder, model.decoder, likelihood="gaussian")
+    gaussian.compile()
+    gaussian.fit(pixels / 255 * 2 - 1, batch_size=10, verbose=0)  # any real values
+
+
+class _BlowUpAtEpoch(keras.callbacks.Callback):
+    """Sets a huge learning rate from the given (0-based) epoch on: the loss soon diverges."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            self.model.optimizer.learning_rate.assign(1e30)
+
+
+def test_diverging_fit_raises_where_it_stopped_and_keeps_the_backup(tmp_path):
+    from tf_infomax.training import TrainingDivergedError
+
+    model = tiny_model("vae")
+    model.compile()
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    message = r"loss became NaN/inf at epoch 2, batch \d, and training stopped there"
+    with pytest.raises(TrainingDivergedError, match=message) as caught:
+        model.fit(
+            tiny_images(40),
+            batch_size=10,
+            epochs=3,
+            verbose=0,
+            callbacks=[backup, _BlowUpAtEpoch(1)],
+        )
+    assert "Lower the learning rate" in str(caught.value)
+    assert any((tmp_path / "backup").iterdir())  # epoch 1's backup was not cleaned up
+
+    # A StopOnDivergence passed in is used instead (not doubled): graceful stop, where recorded.
+    from tf_infomax.models import StopOnDivergence
+
+    model = tiny_model("vae")
+    model.compile()
+    stop = StopOnDivergence(raise_error=False)
+    history = model.fit(
+        tiny_images(40), batch_size=10, epochs=3, verbose=0, callbacks=[stop, _BlowUpAtEpoch(1)]
+    ).history
+    assert stop.where is not None and stop.where[0] == 2 and len(history["loss"]) == 2
 
 
 def test_wrong_image_shape():

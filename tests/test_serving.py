@@ -121,6 +121,53 @@ def test_sample_is_reproducible_per_example_and_fresh_without_seed(exported, loa
     assert not np.allclose(unseeded[0], unseeded[1])
 
 
+def test_sample_signature_without_seed_as_documented(exported, loaded):
+    """Python signatures need every input; docs/serving.md gives the calls that leave it out."""
+    model, _ = exported
+    x = tf.constant(tiny_images(3))
+    with pytest.raises(TypeError, match="seed"):  # the limitation the docs explain
+        loaded.signatures["sample"](images=x)
+    fresh = [
+        loaded.signatures["sample"](images=x, seed=tf.constant([], tf.int64))["z"] for _ in range(2)
+    ]
+    assert fresh[0].shape == (3, LATENT) and not np.allclose(fresh[0], fresh[1])
+    seeds = tf.constant([4, 5, 6], tf.int64)
+    np.testing.assert_allclose(
+        loaded.sample(x, seeds)["z"], loaded.signatures["sample"](images=x, seed=seeds)["z"]
+    )
+    np.testing.assert_allclose(loaded.sample(x)["mean"], encodings(model, x)[0], atol=1e-5)
+
+
+def test_export_serves_the_floored_log_variance(tmp_path):
+    """The export computes model.encode: raw log-variances below min_log_var are floored."""
+    from tf_infomax.serving import export
+
+    model = tiny_model("vae", seed=5)
+    last = model.encoder.layers[-1]
+    kernel, bias = last.get_weights()
+    bias[LATENT:] = -50.0  # raw log-variances far below the floor (-10)
+    last.set_weights([kernel, bias])
+    path = export_encoder(model, tmp_path / "m")
+    loaded = tf.saved_model.load(str(path))
+    x = tiny_images(4)
+    mean, log_var = encodings(model, x)
+    assert (log_var == model.min_log_var).all()
+    for out in (
+        loaded.signatures["serving_default"](images=tf.constant(x)),
+        loaded.signatures["serving_uint8"](images=tf.constant(np.uint8(np.round(x * 255)))),
+        loaded.signatures["sample"](
+            images=tf.constant(x), seed=tf.constant([1, 2, 3, 4], tf.int64)
+        ),
+    ):
+        np.testing.assert_allclose(out["log_var"], log_var, atol=1e-5)
+    out = loaded.signatures["serving_default"](images=tf.constant(x))
+    np.testing.assert_allclose(out["mean"], mean, atol=1e-5)
+    # The self-check compares with model.encode: an unfloored export fails it.
+    bare = export_encoder(model.encoder, tmp_path / "bare", verify=False)
+    with pytest.raises(RuntimeError, match="disagrees with the in-memory model's encode"):
+        export._verify(bare, lambda images: tuple(model.encode(images)), IMAGE_SHAPE)
+
+
 @pytest.mark.parametrize(
     "images, match",
     [

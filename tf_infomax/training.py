@@ -25,7 +25,9 @@ from tf_infomax.config import (
     OptimizationConfig,
     TrainConfig,
 )
+from tf_infomax.errors import TrainingDivergedError  # re-exported: its old home
 from tf_infomax.models import build_model
+from tf_infomax.models.divergence import StopOnDivergence
 from tf_infomax.models.infomax_vae import InfoMaxVAE
 from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
@@ -73,27 +75,6 @@ def load_model(run_dir: str | Path) -> InfoMaxVAE:
 # What --keep-best and --early-stopping-patience select on: the validation negative ELBO
 # (eq. 1; for InfoMax-VAE, val_loss also holds -alpha * MI and the KL weight beta).
 MONITOR = "val_neg_elbo"
-
-
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN or inf; the model was not saved."""
-
-
-class _StopOnDivergence(keras.callbacks.Callback):
-    """Stops at the first non-finite loss, so no NaN model is ever saved as finished."""
-
-    def __init__(self):
-        super().__init__()
-        self.epoch, self.where = 0, None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.where = (self.epoch + 1, batch + 1)
-            self.model.stop_training = True
 
 
 class _HistoryWriter(keras.callbacks.Callback):
@@ -344,11 +325,13 @@ def train(
     keras.utils.set_random_seed(config.seed)
     data_config, opt = config.data, config.optimization
     spec = data.dataset_info(data_config.dataset)
+    data_epoch = data.DataEpoch()  # fit sets it: a resumed run sees each epoch's own batches
     train_ds = data.load(
         data_config.dataset,
         data_config.train_split,
         batch_size=opt.batch_size,
         seed=config.seed,
+        epoch=data_epoch,
         limit=data_config.limit,
         binarize=data_config.binarize,
         data_dir=data_config.data_dir,
@@ -364,6 +347,7 @@ def train(
             shuffle=False,
             drop_remainder=True,
             data_dir=data_config.data_dir,
+            epoch=data_epoch,
         )
     steps = int(train_ds.cardinality())
 
@@ -375,7 +359,7 @@ def train(
     _start(run, config, overwrite)  # every check passed: the first write
 
     history_writer = _HistoryWriter(run, _resumed_history(run) if resume else {})
-    divergence = _StopOnDivergence()
+    divergence = StopOnDivergence(raise_error=False)  # reported below, with diverged.json
     selection = _selection_callbacks(run, opt, history_writer.history)
     model.fit(
         train_ds,
@@ -385,6 +369,7 @@ def train(
         verbose=verbose,
         callbacks=[
             divergence,
+            data_epoch,
             *selection,
             history_writer,
             # The backup outlives fit: it is removed only once model.keras is in place.

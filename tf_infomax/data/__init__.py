@@ -6,6 +6,7 @@
 (28, 28, 1)
 """
 
+from tf_infomax.data.epoch import DataEpoch
 from tf_infomax.data.errors import DatasetNotFoundError, IDXFormatError
 from tf_infomax.data.fashion_mnist_local import prepare_fashion_mnist_offline
 from tf_infomax.data.pipeline import load
@@ -15,6 +16,7 @@ from tf_infomax.data.sources import OFFLINE_ENV
 __all__ = [
     "DATASET_NAMES",
     "OFFLINE_ENV",
+    "DataEpoch",
     "DatasetNotFoundError",
     "DatasetSpec",
     "IDXFormatError",

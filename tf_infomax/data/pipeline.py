@@ -1,8 +1,9 @@
 """``load``: batched, prefetched ``tf.data`` pipelines of images in [0, 1] and int64 labels.
 
 Per-example work (TFDS decoding, CelebA's crop and resize) runs once, before an in-memory
-``cache`` of compact ``uint8`` images; each epoch then only shuffles cached elements, batches
-them and converts (or binarizes) whole batches in one vectorized map.
+``cache`` of compact ``uint8`` images. A shuffled (or binarized) pipeline then takes, at the
+start of each iteration, the cached split as one tensor, permutes its indices statelessly by
+(seed, epoch) and gathers whole batches, which it converts (or binarizes) in one vectorized map.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tf_infomax.data import sklearn_digits, sources
+from tf_infomax.data.epoch import DataEpoch, epoch_variable
 from tf_infomax.data.registry import DatasetSpec, dataset_info
 
 AUTOTUNE = tf.data.AUTOTUNE
-MAX_SHUFFLE_BUFFER = 60_000  # whole-split shuffle for every dataset but CelebA
 CELEBA_CROP = 148  # central square of the 218x178 CelebA images, then resized
 UNLABELED = -1  # label yielded by datasets without class labels
 
@@ -36,6 +37,7 @@ def load(
     cache: bool | str = True,
     include_labels: bool = True,
     download: bool | None = None,
+    epoch: int | tf.Variable | DataEpoch | None = None,
 ) -> tf.data.Dataset:
     """Return a pipeline of ``(images, labels)`` batches of dataset ``name``.
 
@@ -44,9 +46,11 @@ def load(
         split: ``"train"``, ``"test"`` (or ``"validation"`` where the dataset has one); TFDS
             datasets also accept TFDS slicing such as ``"train[:90%]"``.
         batch_size: the global batch size (a distribution strategy splits it across replicas).
-        shuffle: shuffle examples each epoch (seeded); default ``True`` for the train split.
-        seed: seed of the shuffling and of the binarization noise. The order and noise differ
-            from epoch to epoch but are the same for every pipeline built with the same seed.
+        shuffle: shuffle the whole split each epoch (seeded); default ``True`` for the train
+            split.
+        seed: seed of the shuffling and of the binarization noise. Epoch ``e``'s order and
+            noise are a function of (seed, e) only: the same in every process and pipeline,
+            different between epochs.
         limit: use only the first ``limit`` examples of the split (before shuffling).
         binarize: dynamic binarization: each epoch, every pixel becomes 1 with probability equal
             to its intensity. A no-op on ``binarized_mnist``, which is binary already.
@@ -61,6 +65,12 @@ def load(
         download: whether TFDS may download a dataset that is not prepared; ``None`` means yes
             unless ``$TF_INFOMAX_OFFLINE=1`` (and only after a quick reachability check).
             Fashion-MNIST is built from local IDX files first when they are installed.
+        epoch: which epoch an iteration of a shuffled or binarized pipeline is: a
+            :class:`DataEpoch` callback (pass it to ``fit`` too, so a resumed run continues
+            the sequence of orders) or a ``tf.Variable``, read when each iteration starts; an
+            int, a fixed epoch; ``None``, a private counter of this pipeline's iterations
+            (0, 1, 2, ... in every process). With ``repeat``, the passes of one iteration are
+            epochs e, e + 1, ...
 
     Returns:
         A ``tf.data.Dataset`` of ``float32`` NHWC images in [0, 1] (and ``int64`` labels),
@@ -80,28 +90,94 @@ def load(
     is_train = base_split == "train"
     shuffle = is_train if shuffle is None else shuffle
     drop_remainder = is_train if drop_remainder is None else drop_remainder
+    epochs = _epochs(epoch)
 
     examples = _examples(spec, split, data_dir=data_dir, download=download)
     if limit is not None:
         examples = examples.take(limit)
     if cache:
         examples = examples.cache() if cache is True else examples.cache(os.fspath(cache))
-    if shuffle:
-        size = int(examples.cardinality())
-        buffer = min(size, MAX_SHUFFLE_BUFFER) if size > 0 else MAX_SHUFFLE_BUFFER
-        examples = examples.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        examples = examples.repeat()
-    batches = examples.batch(batch_size, drop_remainder=drop_remainder)
-
-    if binarize and not spec.binary:
-        noise_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        batches = tf.data.Dataset.zip(batches, noise_seeds)
-        convert = _binarizer(spec, seed, include_labels)
+    binarize = binarize and not spec.binary
+    if shuffle or binarize:
+        batches = _keyed_batches(
+            examples, epochs, batch_size, drop_remainder, shuffle, repeat, seed
+        )
+        convert = (
+            _binarizer(spec, seed, include_labels) if binarize else _converter(spec, include_labels)
+        )
     else:
+        if repeat:
+            examples = examples.repeat()
+        batches = examples.batch(batch_size, drop_remainder=drop_remainder)
         convert = _converter(spec, include_labels)
     batches = batches.map(convert, num_parallel_calls=AUTOTUNE)
     return batches.prefetch(AUTOTUNE).with_options(_options())
+
+
+def _epochs(epoch: int | tf.Variable | DataEpoch | None) -> tf.data.Dataset:
+    """One int64 element per iteration: the epoch that iteration starts at."""
+    start = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64))
+    if isinstance(epoch, DataEpoch):
+        epoch = epoch.variable
+    if epoch is None:
+        counter = epoch_variable()
+        return start.map(lambda _: counter.assign_add(1) - 1)
+    if isinstance(epoch, tf.Variable):
+        return start.map(lambda _: tf.cast(epoch.read_value(), tf.int64))
+    if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0:
+        return start.map(lambda _: tf.constant(epoch, tf.int64))
+    raise ValueError(
+        f"epoch must be a non-negative int, a tf.Variable, a data.DataEpoch or None; got {epoch!r}."
+    )
+
+
+def _keyed_batches(
+    examples: tf.data.Dataset,
+    epochs: tf.data.Dataset,
+    batch_size: int,
+    drop_remainder: bool,
+    shuffle: bool,
+    repeat: bool,
+    seed: int,
+) -> tf.data.Dataset:
+    """``(images, labels, key)`` batches whose order is a function of (seed, epoch) alone.
+
+    Each iteration reads its start epoch e, takes the cached split as one tensor, permutes its
+    indices with ``stateless_shuffle`` keyed by (seed, e) (by (seed, e + 1), ... for the passes
+    of ``repeat``) and gathers whole batches; ``key`` = (e, batch index) seeds their noise.
+    """
+    size = int(examples.cardinality())
+    if size < 0:  # unknown (never for load's own sources): count once
+        size = int(examples.reduce(0, lambda count, _: count + 1))
+
+    def iteration(start):
+        images, labels = examples.batch(max(size, 1)).get_single_element()
+        n = tf.shape(labels, out_type=tf.int64)[0]
+
+        def pass_indices(epoch):
+            indices = tf.range(n)
+            if shuffle:
+                key = tf.stack([tf.constant(seed, tf.int64), epoch])
+                indices = tf.random.experimental.stateless_shuffle(indices, seed=key)
+            return tf.data.Dataset.from_tensor_slices(indices)
+
+        stop = tf.int64.max if repeat else start + 1
+        indices = tf.data.Dataset.range(start, stop).flat_map(pass_indices)
+        index_batches = indices.batch(batch_size, drop_remainder=drop_remainder).enumerate()
+        return index_batches.map(
+            lambda i, batch: (
+                tf.gather(images, batch),
+                tf.gather(labels, batch),
+                tf.stack([start, tf.cast(i, tf.int64)]),
+            )
+        )
+
+    if repeat:
+        cardinality = tf.data.INFINITE_CARDINALITY
+    else:
+        cardinality = size // batch_size if drop_remainder else -(-size // batch_size)
+    batches = epochs.flat_map(iteration)
+    return batches.apply(tf.data.experimental.assert_cardinality(cardinality))
 
 
 def _check_split(spec: DatasetSpec, split: str) -> str:
@@ -155,7 +231,7 @@ def _to_unit(images: tf.Tensor, spec: DatasetSpec) -> tf.Tensor:
 
 
 def _converter(spec: DatasetSpec, include_labels: bool):
-    def convert(images: tf.Tensor, labels: tf.Tensor):
+    def convert(images: tf.Tensor, labels: tf.Tensor, key: tf.Tensor | None = None):
         images = _to_unit(images, spec)
         return (images, labels) if include_labels else images
 
@@ -163,10 +239,12 @@ def _converter(spec: DatasetSpec, include_labels: bool):
 
 
 def _binarizer(spec: DatasetSpec, seed: int, include_labels: bool):
-    def binarize(batch: tuple[tf.Tensor, tf.Tensor], noise_seed: tf.Tensor):
-        images, labels = batch
+    def binarize(images: tf.Tensor, labels: tf.Tensor, key: tf.Tensor):
+        """Bernoulli(intensity) pixels, the noise keyed by (seed, epoch, batch index)."""
         images = _to_unit(images, spec)
-        pair = tf.stack([noise_seed, tf.constant(seed, tf.int64)])
+        pair = tf.random.experimental.stateless_fold_in(
+            tf.stack([tf.constant(seed, tf.int64), key[0]]), key[1]
+        )
         uniform = tf.random.stateless_uniform(tf.shape(images), seed=pair, dtype=tf.float32)
         images = tf.cast(uniform < images, tf.float32)
         return (images, labels) if include_labels else images

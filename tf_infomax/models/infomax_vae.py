@@ -11,6 +11,7 @@ from tf_infomax import distributions
 from tf_infomax.config import CRITIC_CLIPNORM, VAE_CLIPNORM
 from tf_infomax.models import diagnostics as diag
 from tf_infomax.models import validation
+from tf_infomax.models.divergence import StopOnDivergence
 from tf_infomax.models.methods import RegularizerWeights, check_weights
 from tf_infomax.networks.critic import MLPCritic
 from tf_infomax.objectives.mi_estimators import get_estimator, marginal_permutation
@@ -378,15 +379,14 @@ class InfoMaxVAE(keras.Model):
         validation.check_image_shape(x.shape, self.image_shape)
         if self.critic is not None:
             validation.check_batch_size(x.shape[0], needs_pairs=True)
-            tf.debugging.assert_greater_equal(
-                tf.shape(x)[0],
-                2,
-                message="Batch of 1 example: too small to permute z for the MI critic. "
-                "Use a larger batch or drop_remainder=True.",
-            )
-        tf.debugging.assert_all_finite(
-            x, "Input images contain NaN or inf; clean the data (images in [0, 1])."
-        )
+            tf.debugging.assert_greater_equal(tf.shape(x)[0], 2, message=validation.BATCH_OF_ONE)
+        tf.debugging.assert_all_finite(x, validation.NAN_IN_BATCH)
+
+    def _batch_images(self, data) -> tf.Tensor:
+        """The checked float images of a batch; uint8 images 0..255 are scaled to [0, 1]."""
+        x = validation.as_float_images(validation.image_batch(data))
+        self._check_batch(x)
+        return x
 
     def _record(self, terms: Terms, diagnostics: dict | None = None):
         values = terms._asdict()
@@ -476,8 +476,7 @@ class InfoMaxVAE(keras.Model):
         return values
 
     def train_step(self, data):
-        x = validation.image_batch(data)
-        self._check_batch(x)
+        x = self._batch_images(data)
         replica_id, replicas = _replica_position()
         noise = self.draw_noise(tf.shape(x)[0], (replica_id, replicas))
         gradients = self._compiled_gradients if self._jit_gradients else self._gradients
@@ -489,15 +488,45 @@ class InfoMaxVAE(keras.Model):
         return self._record(terms, diagnostics)
 
     def test_step(self, data):
-        x = validation.image_batch(data)
-        self._check_batch(x)
+        x = self._batch_images(data)
         forward = self._forward(x, training=False)
         return self._record(forward.terms, self._forward_diagnostics(forward))
 
-    def fit(self, x=None, y=None, batch_size=None, **kwargs):
-        """``keras.Model.fit``, after checking shapes, NaN/inf and batch size up front."""
-        validation.check_fit_inputs(x, batch_size, self.image_shape, self.critic is not None)
-        return super().fit(x, y, batch_size=batch_size, **kwargs)
+    def fit(self, x=None, y=None, batch_size=None, callbacks=None, **kwargs):
+        """``keras.Model.fit``, with clear errors for bad data and for divergence.
+
+        Checks shapes, NaN/inf, batch size and (Bernoulli likelihood) the [0, 1] range up
+        front; uint8 images are scaled to [0, 1]. Adds a ``StopOnDivergence`` callback unless
+        ``callbacks`` hold one, so a NaN/inf loss raises ``TrainingDivergedError``. A failed
+        in-step check (NaN in a later batch, a batch of 1 for the critic) raises ``ValueError``.
+        """
+        validation.check_fit_inputs(
+            x,
+            batch_size,
+            self.image_shape,
+            self.critic is not None,
+            unit_range=self.likelihood_name == "bernoulli",
+        )
+        callbacks = list(callbacks or [])
+        if not any(isinstance(c, StopOnDivergence) for c in callbacks):
+            callbacks.append(StopOnDivergence())
+        try:
+            return super().fit(x, y, batch_size=batch_size, callbacks=callbacks, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            plain = validation.plain_step_error(error)
+            if plain is None:
+                raise
+            raise plain from None
+
+    def evaluate(self, *args, **kwargs):
+        """``keras.Model.evaluate``; a failed in-step input check raises a plain ``ValueError``."""
+        try:
+            return super().evaluate(*args, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            plain = validation.plain_step_error(error)
+            if plain is None:
+                raise
+            raise plain from None
 
     # ---------------------------------------------------------------- serialization
     def get_config(self):

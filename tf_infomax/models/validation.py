@@ -21,6 +21,31 @@ def image_batch(data):
     return data
 
 
+# Messages of the in-graph checks of ``InfoMaxVAE._check_batch``; ``plain_step_error`` finds them.
+NAN_IN_BATCH = "Input images contain NaN or inf; clean the data (images in [0, 1])."
+BATCH_OF_ONE = (
+    "Batch of 1 example: too small to permute z for the MI critic. "
+    "Use a larger batch or drop_remainder=True."
+)
+STEP_MESSAGES = (NAN_IN_BATCH, BATCH_OF_ONE)
+
+
+def as_float_images(images):
+    """uint8 images 0..255 as float32 in [0, 1] (``x / 255``, as the data pipeline and the
+    ``serving_uint8`` signature scale them); other dtypes unchanged."""
+    if images.dtype == tf.uint8:
+        return tf.cast(images, tf.float32) / 255.0
+    return images
+
+
+def plain_step_error(error: tf.errors.InvalidArgumentError) -> ValueError | None:
+    """A ``ValueError`` with just our message if ``error`` is one of the step's checks."""
+    for message in STEP_MESSAGES:
+        if message in (error.message or ""):
+            return ValueError(message)
+    return None
+
+
 def check_image_shape(shape, image_shape: tuple[int, ...]) -> None:
     """Raise if a (batch, H, W, C) shape does not match the network's (H, W, C)."""
     shape = tuple(shape)
@@ -60,8 +85,28 @@ def check_finite_array(x) -> None:
         )
 
 
-def check_fit_inputs(x, batch_size, image_shape, needs_pairs: bool) -> None:
-    """Validate what a user hands to ``fit``: arrays or a batched ``tf.data.Dataset``."""
+def check_unit_range(x) -> None:
+    """Raise if float images lie outside [0, 1] (the Bernoulli likelihood's range)."""
+    array = np.asarray(x)
+    if not np.issubdtype(array.dtype, np.floating) or array.size == 0:
+        return
+    low, high = float(array.min()), float(array.max())
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"Input images range over [{low:g}, {high:g}], but the Bernoulli likelihood needs "
+            "pixel values in [0, 1] (outside it the loss becomes NaN). Divide 0-255 images by "
+            "255, or pass them as uint8, which fit scales to [0, 1]."
+        )
+
+
+def check_fit_inputs(
+    x, batch_size, image_shape, needs_pairs: bool, unit_range: bool = False
+) -> None:
+    """Validate what a user hands to ``fit``: arrays or a batched ``tf.data.Dataset``.
+
+    Arrays are checked whole, a dataset on its first batch. ``unit_range``: float images must
+    lie in [0, 1] (the Bernoulli likelihood); uint8 images are scaled in the step.
+    """
     if isinstance(x, tf.data.Dataset):
         spec = image_batch(x.element_spec)
         check_image_shape(spec.shape, image_shape)
@@ -70,12 +115,16 @@ def check_fit_inputs(x, batch_size, image_shape, needs_pairs: bool) -> None:
             images = image_batch(batch)
             check_batch_size(int(tf.shape(images)[0]), needs_pairs)
             check_finite_array(images)
+            if unit_range:
+                check_unit_range(images)
         return
     if x is None or not hasattr(image_batch(x), "shape"):
         return  # generators and PyDatasets are checked inside the step
     images = image_batch(x)
     check_image_shape(images.shape, image_shape)
     check_finite_array(images)
+    if unit_range:
+        check_unit_range(images)
     n = images.shape[0]
     size = batch_size or 32
     check_batch_size(min(size, n), needs_pairs)

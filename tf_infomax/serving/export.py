@@ -29,16 +29,27 @@ def _encoder_of(model: keras.Model) -> keras.Model:
     return encoder
 
 
-def _verify(path: Path, encoder: keras.Model, image_shape: tuple[int, ...]) -> None:
-    """Reload the SavedModel and check it reproduces the in-memory encoder."""
+def _posterior_of(model: keras.Model, encoder: keras.Model) -> signatures.Posterior:
+    """``model.encode`` (mean and floored log-variance) of an InfoMaxVAE, else the split output."""
+    if model is not encoder and callable(getattr(model, "encode", None)):
+
+        def posterior(images):
+            return tuple(model.encode(images, training=False))
+
+        return posterior
+    return signatures.split_posterior(encoder)
+
+
+def _verify(path: Path, posterior: signatures.Posterior, image_shape: tuple[int, ...]) -> None:
+    """Reload the SavedModel and check it reproduces the in-memory model's ``encode``."""
     images = np.random.default_rng(0).random((3, *image_shape), dtype=np.float32)
-    expected = encoder(images, training=False).numpy()
+    expected = np.concatenate([t.numpy() for t in posterior(tf.constant(images))], axis=-1)
     loaded = tf.saved_model.load(str(path))
     got = loaded.signatures[signatures.DEFAULT](**{signatures.IMAGES: tf.constant(images)})
     got = np.concatenate([got[signatures.MEAN], got[signatures.LOG_VAR]], axis=-1)
     if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
         raise RuntimeError(
-            f"The exported SavedModel disagrees with the in-memory encoder "
+            f"The exported SavedModel disagrees with the in-memory model's encode "
             f"(max abs difference {np.abs(got - expected).max():.3g}); nothing was written."
         )
 
@@ -55,24 +66,26 @@ def export_encoder(
     """Write ``model``'s encoder to ``base/<version>/`` with the signatures of :mod:`signatures`.
 
     Args:
-        model: an ``InfoMaxVAE`` (its ``encoder`` is exported) or an encoder model mapping
+        model: an ``InfoMaxVAE`` (its ``encoder`` is exported, serving what ``model.encode``
+            computes, the log-variance floored at ``min_log_var``) or an encoder model mapping
             images (B, H, W, C) in [0, 1] to (B, 2 * latent_dim) = [mean, log_var].
         base: the model base path TF Serving watches (``--model_base_path``).
         version: integer version; default one more than the largest under ``base``.
         overwrite: replace ``base/<version>`` if it exists (otherwise FileExistsError).
         metadata: extra JSON-able facts stored in ``assets.extra/tf_infomax.json``.
-        verify: reload the export and compare it with the in-memory encoder before it is
-            moved into place.
+        verify: reload the export and compare it with the in-memory ``model.encode`` (or the
+            bare encoder's output) before it is moved into place.
 
     Returns:
         The version directory.
     """
     encoder = _encoder_of(model)
+    posterior = _posterior_of(model, encoder)
     image_shape = tuple(int(d) for d in encoder.input_shape[1:])
     version = next_version(base) if version is None else version
     archive = keras.export.ExportArchive()
     archive.track(encoder)
-    for name, endpoint in signatures.make_endpoints(encoder).items():
+    for name, endpoint in signatures.make_endpoints(encoder, posterior).items():
         archive.add_endpoint(name, endpoint.fn, endpoint.input_signature)
     with version_dir(base, version, overwrite=overwrite) as path:
         archive.write_out(str(path), verbose=False)
@@ -89,7 +102,7 @@ def export_encoder(
         (path / METADATA_FILE).parent.mkdir(exist_ok=True)
         (path / METADATA_FILE).write_text(json.dumps(info, indent=1))
         if verify:
-            _verify(path, encoder, image_shape)
+            _verify(path, posterior, image_shape)
     return Path(base) / str(version)
 
 

@@ -8,7 +8,13 @@ Three endpoints, all keyed by the input name ``images`` (batch dimension unspeci
   vector (its default), draws fresh noise.
 * ``serving_uint8``: raw uint8 images 0..255, scaled to [0, 1] as the training pipeline does.
 
-Only TensorFlow ops are used, so the SavedModel loads without TFP, Keras or tf_infomax.
+``log_var`` is the model's (``InfoMaxVAE.encode``: floored at ``min_log_var``). Only
+TensorFlow ops are used, so the SavedModel loads without TFP, Keras or tf_infomax.
+
+The ``seed`` default is recorded in the SignatureDef (TF Serving's gRPC and session clients may
+leave it out), but Python's ``loaded.signatures["sample"]`` requires every input: call it as
+``signatures["sample"](images=x, seed=tf.constant([], tf.int64))`` for fresh noise, or call the
+restored function ``loaded.sample(x)`` / ``loaded.sample(x, seed)``, whose seed is optional.
 """
 
 from __future__ import annotations
@@ -69,8 +75,20 @@ def _check_unit_range(images: tf.Tensor) -> tf.Tensor:
     )
 
 
-def _posterior(encoder: keras.Model, images: tf.Tensor) -> dict[str, tf.Tensor]:
-    mean, log_var = tf.split(encoder(images, training=False), 2, axis=-1)
+Posterior = Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
+
+
+def split_posterior(encoder: keras.Model) -> Posterior:
+    """images -> (mean, log_var) of a bare encoder: its output split in halves, unfloored."""
+
+    def posterior(images):
+        return tuple(tf.split(encoder(images, training=False), 2, axis=-1))
+
+    return posterior
+
+
+def _named(posterior: Posterior, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    mean, log_var = posterior(images)
     return {MEAN: tf.identity(mean, name=MEAN), LOG_VAR: tf.identity(log_var, name=LOG_VAR)}
 
 
@@ -103,8 +121,13 @@ def _noise(seed: tf.Tensor, batch: tf.Tensor, latent_dim: int) -> tf.Tensor:
     return tf.where(seed[:, None] >= 0, seeded, fresh)
 
 
-def make_endpoints(encoder: keras.Model) -> dict[str, Endpoint]:
-    """The serving functions of ``encoder`` (images (B, H, W, C) -> (B, 2 * latent))."""
+def make_endpoints(encoder: keras.Model, posterior: Posterior | None = None) -> dict[str, Endpoint]:
+    """The serving functions of ``encoder`` (images (B, H, W, C) -> (B, 2 * latent)).
+
+    ``posterior`` maps images to (mean, log_var), e.g. ``InfoMaxVAE.encode`` (which floors the
+    log-variance); it may use only ``encoder``'s variables. Default: ``split_posterior(encoder)``.
+    """
+    posterior = posterior or split_posterior(encoder)
     image_shape = tuple(int(d) for d in encoder.input_shape[1:])
     latent_dim = int(encoder.output_shape[-1]) // 2
 
@@ -112,13 +135,16 @@ def make_endpoints(encoder: keras.Model) -> dict[str, Endpoint]:
         with tf.control_dependencies([_check_shape(images, image_shape)]):
             checked = _check_unit_range(images)  # after the shape check: reductions need rank 4
         with tf.control_dependencies([checked]):
-            return _posterior(encoder, tf.identity(images))
+            return _named(posterior, tf.identity(images))
 
     def encode_uint8(images):
         with tf.control_dependencies([_check_shape(images, image_shape)]):
-            return _posterior(encoder, tf.cast(images, tf.float32) / 255.0)
+            return _named(posterior, tf.cast(images, tf.float32) / 255.0)
 
     def sample(images, seed=tf.constant([], tf.int64)):  # noqa: B008 (a SignatureDef default)
+        """mean, log_var and z; ``seed`` may be left out of ``loaded.sample(images)`` and of
+        TF Serving requests, but ``loaded.signatures["sample"]`` needs it: pass
+        ``seed=tf.constant([], tf.int64)`` (or -1 per image) there for fresh noise."""
         outputs = encode(images)
         eps = _noise(seed, tf.shape(images, out_type=tf.int32)[0], latent_dim)
         z = outputs[MEAN] + tf.exp(0.5 * outputs[LOG_VAR]) * eps
