@@ -72,15 +72,11 @@ def main(run_dir: str, point: str, epochs: int = 3) -> None:
         if not (Path(run_dir) / "model.keras").exists():
             training.train(CONFIG.replace(epochs=epochs), run_dir, verbose=0)
         if point == "export":
+            from tf_infomax.serving import export as export_module
             from tf_infomax.serving import export_run
 
-            original_write = keras.export.ExportArchive.write_out
-
-            def write_and_die(self, path, *args, **kwargs):
-                original_write(self, path, *args, **kwargs)
-                die()
-
-            keras.export.ExportArchive.write_out = write_and_die
+            # Die once the SavedModel is written, before it is moved into place.
+            export_module._verify = lambda *args, **kwargs: die()
             export_run(run_dir, Path(run_dir) / "export")
         else:
             from tf_infomax.metrics import evaluate

@@ -65,7 +65,8 @@ def test_training_killed_resumes_to_the_uninterrupted_result(tmp_path, reference
     model = keras.models.load_model(tmp_path / "model.keras")
     for got, want in zip(model.get_weights(), weights, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-    assert len(resumed["wall_time_s"]) == 2  # each process's share
+    # Each process that completed an epoch keeps its share (a kill in epoch 1 started over).
+    assert len(resumed["wall_time_s"]) == (1 if point == "epoch1-batch2" else 2)
     assert resumed["wall_time_total_s"] == pytest.approx(sum(resumed["wall_time_s"]), abs=1e-2)
     assert not (tmp_path / "backup").exists()
 

@@ -114,7 +114,7 @@ def test_keep_best_ends_with_the_best_epochs_weights(tmp_path):
     args = ["--epochs", "4", "--validation-limit", "100", "--keep-best"]
     assert (
         main(
-            ["train", "--model", "vae", *TINY, *args, "--learning-rate", "0.03", "--out", str(out)]
+            ["train", "--model", "vae", *TINY, *args, "--learning-rate", "0.003", "--out", str(out)]
         )
         == 0
     )
