@@ -143,6 +143,7 @@ def test_export_serves_the_floored_log_variance(tmp_path):
     from tf_infomax.serving import export
 
     model = tiny_model("vae", seed=5)
+    model.min_log_var = -10.0
     last = model.encoder.layers[-1]
     kernel, bias = last.get_weights()
     bias[LATENT:] = -50.0  # raw log-variances far below the floor (-10)

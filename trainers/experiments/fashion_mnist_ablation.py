@@ -3,7 +3,8 @@
 InfoMax-VAE (alpha = 10, f-KL bound of eq. 6) at decoder depth 4, seed 0, 10 epochs on all of
 Fashion-MNIST, with the step's diagnostics logged (``--diagnostics``: gradient norm of each
 term at the encoder, clip rates, critic scores, smallest log-variance) and the ELBO of the
-first 2,000 test images after every epoch. The arms before the fix pair the critic's marginal
+first 2,000 test images after every epoch. The 0.1 defaults are pinned (``SAFEGUARDS``). The
+arms before the fix pair the critic's marginal
 samples by a uniform permutation (``marginal_pairs="permutation"``, the package's behaviour
 before 0.2); each changes one setting of those defaults:
 
@@ -23,7 +24,7 @@ The fix: marginal partners drawn as a derangement (no x paired with its own z):
 * ``derangement-floor-only``, ``derangement-bound-only``: one of those two, no clipping;
 * ``derangement-bound-6``: no clipping, the score bound at 6 (about 1 + log 100, the batch):
   exp(t - 1) of a marginal pair stays below e^5; ``derangement-bound-6-no-floor``: also
-  without the log-variance floor;
+  without the log-variance floor (the defaults of 0.2);
 * ``derangement-mi-clip``: the VAE clip replaced by a clip of the MI term's own gradient
   (``mi_clipnorm`` 100), so the reconstruction and KL gradients are never scaled;
 * ``derangement-mi-clip-only``: the same without the critic's clip.
@@ -40,26 +41,34 @@ from trainers.experiments import fashion_mnist_tables
 
 EPOCHS = 10
 DEPTH = 4
-SAFEGUARDS_OFF = {
-    "clipnorm": None,
-    "critic_clipnorm": None,
-    "critic_score_bound": None,
-    "min_log_var": None,
+# The defaults of 0.1, pinned, so the arms mean the same whatever today's defaults are.
+SAFEGUARDS = {
+    "clipnorm": 100.0,
+    "critic_clipnorm": 10.0,
+    "critic_score_bound": 20.0,
+    "min_log_var": -10.0,
 }
+SAFEGUARDS_OFF = dict.fromkeys(SAFEGUARDS)
 NO_CLIP = {"clipnorm": None, "critic_clipnorm": None}
-BEFORE = {"marginal_pairs": "permutation"}
+BEFORE = {"marginal_pairs": "permutation", **SAFEGUARDS}
+FIX = {"marginal_pairs": "derangement", **SAFEGUARDS}
 ARMS: dict[str, dict] = {
     "defaults": BEFORE,
     "minimal": {**BEFORE, **SAFEGUARDS_OFF},
-    "derangement-minimal": SAFEGUARDS_OFF,
-    "derangement-no-clip": NO_CLIP,
-    "derangement-floor-only": {**NO_CLIP, "critic_score_bound": None},
-    "derangement-bound-only": {**NO_CLIP, "min_log_var": None},
-    "derangement": {},
-    "derangement-bound-6": {**NO_CLIP, "critic_score_bound": 6.0},
-    "derangement-mi-clip-only": {**NO_CLIP, "mi_clipnorm": 100.0},
-    "derangement-bound-6-no-floor": {**NO_CLIP, "critic_score_bound": 6.0, "min_log_var": None},
-    "derangement-mi-clip": {"clipnorm": None, "mi_clipnorm": 100.0},
+    "derangement-minimal": {**FIX, **SAFEGUARDS_OFF},
+    "derangement-no-clip": {**FIX, **NO_CLIP},
+    "derangement-floor-only": {**FIX, **NO_CLIP, "critic_score_bound": None},
+    "derangement-bound-only": {**FIX, **NO_CLIP, "min_log_var": None},
+    "derangement": FIX,
+    "derangement-bound-6": {**FIX, **NO_CLIP, "critic_score_bound": 6.0},
+    "derangement-mi-clip-only": {**FIX, **NO_CLIP, "mi_clipnorm": 100.0},
+    "derangement-bound-6-no-floor": {
+        **FIX,
+        **NO_CLIP,
+        "critic_score_bound": 6.0,
+        "min_log_var": None,
+    },  # fmt: skip
+    "derangement-mi-clip": {**FIX, "clipnorm": None, "mi_clipnorm": 100.0},
     "no-vae-clip": {**BEFORE, "clipnorm": None},
     "no-score-bound": {**BEFORE, "critic_score_bound": None},
     "no-logvar-floor": {**BEFORE, "min_log_var": None},
