@@ -106,7 +106,7 @@ class InfoMaxVAE(keras.Model):
         min_log_var: floor of log Var q(z|x) (None, the default: none). With alpha > beta the
             objective rewards KL(q(z|x) || p(z)) (Appendix A, eq. 11); with the unbounded critic
             the log-variance fell below -100 on Fashion-MNIST. With the default score bound of
-            the critic it never went below -12.4 in 10 epochs, with or without a floor, so 0.2
+            the critic it never went below -12.1 in 10 epochs, with or without a floor, so 0.2
             sets none (0.1 used -10; docs/results/fashion_mnist_ablation_notes.md).
         marginal_pairs: ``"derangement"`` (default: no x is paired with its own z) or
             ``"permutation"`` (a uniform permutation, whose fixed points put joint pairs in

@@ -23,7 +23,10 @@ class MLPCritic(keras.layers.Layer):
     KL bounds is t* = log q(z|x)/q(z) + const, and q(z|x)/q(z) <= N on N training examples, so
     a bound of 20 (> 1 + log 1e8) leaves the optimum representable, while keeping the encoder
     from chasing unbounded scores (without it, InfoMax-VAE with alpha = 10 diverged to inf in
-    its second Fashion-MNIST epoch). ``output_bound=None`` gives the raw, unbounded MLP.
+    its second Fashion-MNIST epoch). ``output_bound=None`` gives the raw, unbounded MLP. The
+    training critic of ``build_critic`` uses 6, about 1 + log of the batch of 100: with 20 the
+    f-KL runs still diverged or needed clipping (docs/results/fashion_mnist_ablation_notes.md);
+    the post-hoc MI critic of ``tf_infomax.metrics`` keeps 20.
 
     Args:
         hidden_units: widths of the hidden layers.
