@@ -6,7 +6,7 @@ POINT: ``none`` (run to the end), ``epoch1-batch2`` (during epoch 1), ``epoch1-e
 epoch boundary, after every epoch-end callback), ``epoch2-batch3`` (mid-epoch later),
 ``final-save`` (half-way through writing model.keras), ``export`` (half-way through writing
 the SavedModel), ``evaluate`` (inside a metric). Used by tests/test_faults.py and
-scripts/fault_injection.sh.
+scripts/fault_injection.sh (FAULT_EPOCHS).
 """
 
 from __future__ import annotations

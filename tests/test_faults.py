@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 DRIVER = Path(__file__).with_name("fault_driver.py")
-EPOCHS = 3
+EPOCHS = int(os.environ.get("FAULT_EPOCHS", "3"))  # scripts/fault_injection.sh: longer
 
 
 def drive(run_dir: Path, point: str) -> int:

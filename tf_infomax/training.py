@@ -9,6 +9,7 @@ history and weights as an uninterrupted one. Kills inside an epoch lose that epo
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -293,8 +294,6 @@ def _resumed_history(run: RunDir) -> dict:
     metadata = run.backup_dir / "training_metadata.json"
     if not metadata.exists():
         return {} if not run.model_path.exists() else history
-    import json
-
     done = int(json.loads(metadata.read_text())["epoch"])
     for key, values in history.items():
         if isinstance(values, list) and key != "wall_time_s":
