@@ -124,3 +124,26 @@ def test_marginal_permutation_is_a_derangement(batch):
         seen.add(tuple(perm))
     # Random, not one fixed shift: every cyclic order of 2 or 3, many of 10 or 100.
     assert len(seen) == {2: 1, 3: 2}[batch] if batch < 4 else len(seen) > 10
+
+
+def test_bounds_agree_with_tensorflow_probability():
+    """TFP's implementations as oracles, on a score matrix with joint pairs on its diagonal."""
+    import tensorflow_probability as tfp
+
+    from tf_infomax.objectives.mi_estimators import f_dual_kl, infonce, jensen_shannon
+
+    scores = tf.constant(np.random.default_rng(3).normal(size=(7, 7)) * 2, tf.float32)
+    joint = tf.linalg.diag_part(scores)
+    marginal = tf.boolean_mask(scores, ~tf.eye(7, dtype=bool))
+    oracle = tfp.vi.mutual_information
+    # eq. 6 is Nguyen-Wainwright-Jordan's bound; the JS critic objective and InfoNCE as in TFP.
+    pairs = [
+        (f_dual_kl(joint, marginal).mi, oracle.lower_bound_nguyen_wainwright_jordan(scores)),
+        (
+            jensen_shannon(joint, marginal).critic_objective,
+            oracle.lower_bound_jensen_shannon(scores),
+        ),
+        (infonce(scores).mi, oracle.lower_bound_info_nce(scores)),
+    ]
+    for ours, theirs in pairs:
+        assert float(ours) == pytest.approx(float(theirs), rel=1e-5, abs=1e-5)

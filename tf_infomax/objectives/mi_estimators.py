@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 
 class Estimate(NamedTuple):
@@ -43,9 +44,8 @@ def marginal_permutation(batch, seed) -> tf.Tensor:
 
 
 def log_mean_exp(values: tf.Tensor) -> tf.Tensor:
-    """log(mean(exp(values))) without overflow: logsumexp(values) - log(n)."""
-    n = tf.cast(tf.size(values), values.dtype)
-    return tf.reduce_logsumexp(values) - tf.math.log(n)
+    """log(mean(exp(values))) over all elements without overflow (TFP's reduce_logmeanexp)."""
+    return tfp.math.reduce_logmeanexp(values)
 
 
 def f_dual_kl(joint: tf.Tensor, marginal: tf.Tensor) -> Estimate:
