@@ -14,18 +14,12 @@ import time
 from pathlib import Path
 
 from tf_infomax.config import TrainConfig
+from tf_infomax.metrics.registry import METRICS
 from tf_infomax.runs import RunDir, write_json
 from tf_infomax.training import TrainingDivergedError, train
 
-ROW_METRICS = (
-    "log_likelihood",
-    "mutual_information",
-    "mutual_information_aggregate",
-    "kl",
-    "kl_aggregate_prior",
-    "active_units",
-    "probe_accuracy",
-)
+# Every registered metric is a column of the rows (tf_infomax/metrics/registry.py).
+ROW_METRICS = METRICS
 
 
 def experiment_configs(experiment: str, smoke: bool = False) -> dict[str, TrainConfig]:
