@@ -77,8 +77,10 @@ def test_export_killed_leaves_no_version_and_can_be_redone(tmp_path):
     assert not base.exists() or not any(p.name.isdigit() for p in base.iterdir())
     from tf_infomax.serving import export_run
 
+    assert [p.name.startswith(".export-1-") for p in base.iterdir()] == [True]  # the scratch
     path = export_run(tmp_path, base)
     assert path.name == "1" and (path / "saved_model.pb").exists()
+    assert [p.name for p in base.iterdir()] == ["1"]  # the killed export's scratch is gone
 
 
 def test_evaluate_killed_writes_no_metrics_and_can_be_redone(tmp_path):

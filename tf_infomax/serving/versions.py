@@ -45,6 +45,8 @@ def version_dir(base: str | Path, version: int, *, overwrite: bool = False) -> I
             f"version {next_version(base)}, or pass --overwrite to replace it."
         )
     base.mkdir(parents=True, exist_ok=True)
+    for stale in base.glob(f".export-{version}-*"):  # left by an export that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=base))
     try:
         yield scratch / "model"
