@@ -28,7 +28,7 @@ from tf_infomax.config import (
 )
 from tf_infomax.errors import TrainingDivergedError  # re-exported: its old home
 from tf_infomax.models import build_model
-from tf_infomax.models.divergence import StopOnDivergence
+from tf_infomax.models.divergence import StopOnDivergence, non_finite_loss
 from tf_infomax.models.infomax_vae import InfoMaxVAE
 from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
@@ -94,7 +94,7 @@ class _HistoryWriter(keras.callbacks.Callback):
         self.history.setdefault("wall_time_s", []).append(0.0)
 
     def on_epoch_end(self, epoch, logs=None):
-        if getattr(self.model, "stop_training", False) and _diverged(logs):
+        if non_finite_loss(logs):
             return  # a diverged epoch is not a finished one
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
@@ -111,13 +111,18 @@ class _Backup(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` that never backs up a diverged epoch's (NaN) weights."""
 
     def on_epoch_end(self, epoch, logs=None):
-        if not _diverged(logs):
+        if not non_finite_loss(logs):
             super().on_epoch_end(epoch, logs)
+
+
+def _monitored(history: dict) -> list[float]:
+    """The per-epoch validation -ELBO of a history, inf for a diverged (null) epoch."""
+    return [math.inf if v is None else v for v in history.get(MONITOR, [])]
 
 
 def _best_epoch(history: dict) -> int | None:
     """The 1-based epoch of the lowest validation -ELBO (the first, on ties), or None."""
-    losses = [v if v is not None else math.inf for v in history.get(MONITOR, [])]
+    losses = _monitored(history)
     return 1 + losses.index(min(losses)) if losses else None
 
 
@@ -126,7 +131,7 @@ class _EarlyStopping(keras.callbacks.EarlyStopping):
 
     def __init__(self, patience: int, history: dict):
         super().__init__(monitor=MONITOR, patience=patience, mode="min")
-        self.previous = [v if v is not None else math.inf for v in history.get(MONITOR, [])]
+        self.previous = _monitored(history)
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -139,7 +144,7 @@ def _selection_callbacks(run: RunDir, opt: OptimizationConfig, history: dict) ->
     """Keep the best epoch's weights (ModelCheckpoint) and stop early (EarlyStopping)."""
     callbacks = []
     if opt.keep_best:
-        losses = [v for v in history.get(MONITOR, []) if v is not None]
+        losses = _monitored(history)
         callbacks.append(
             keras.callbacks.ModelCheckpoint(
                 str(run.best_weights_path),
@@ -153,11 +158,6 @@ def _selection_callbacks(run: RunDir, opt: OptimizationConfig, history: dict) ->
     if opt.early_stopping_patience:
         callbacks.append(_EarlyStopping(opt.early_stopping_patience, history))
     return callbacks
-
-
-def _diverged(logs) -> bool:
-    loss = (logs or {}).get("loss")
-    return loss is not None and not math.isfinite(float(loss))
 
 
 def make_model(config: TrainConfig, image_shape, steps_per_epoch: int | None = None):

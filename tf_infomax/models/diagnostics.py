@@ -98,9 +98,8 @@ def trackers(has_critic: bool) -> dict[str, keras.metrics.Metric]:
     return out
 
 
-def clip_rate(norm: tf.Tensor, optimizer) -> tf.Tensor:
-    """1.0 if ``norm`` exceeds the optimizer's global_clipnorm, else 0.0 (0.0 without one)."""
-    limit = getattr(optimizer, "global_clipnorm", None)
+def clip_rate(norm: tf.Tensor, limit: float | None) -> tf.Tensor:
+    """1.0 if ``norm`` exceeds the clip ``limit``, else 0.0 (0.0 without a limit)."""
     if limit is None:
         return tf.zeros((), norm.dtype)
     return tf.cast(norm > limit, norm.dtype)

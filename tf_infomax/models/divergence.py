@@ -34,13 +34,18 @@ class StopOnDivergence(keras.callbacks.TerminateOnNaN):
         self.epoch = epoch
 
     def on_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is None or math.isfinite(float(loss)):
+        if not non_finite_loss(logs):
             return
         self.where = (self.epoch + 1, batch + 1)
         self.model.stop_training = True
         if self.raise_error:
             raise TrainingDivergedError(diverged_message(*self.where))
+
+
+def non_finite_loss(logs) -> bool:
+    """Whether Keras logs hold a NaN or inf ``loss``."""
+    loss = (logs or {}).get("loss")
+    return loss is not None and not math.isfinite(float(loss))
 
 
 def diverged_message(epoch: int, batch: int) -> str:

@@ -406,21 +406,22 @@ class InfoMaxVAE(keras.Model):
 
     def _gradients(self, x, noise, replicas):
         """Terms, gradients and diagnostics of one replica's batch; losses scaled in the tape."""
+        mi_clipped = self.critic is not None and self.mi_clipnorm is not None and self.alpha > 0
         with tf.GradientTape(persistent=self.critic is not None or self.diagnostics) as tape:
             forward = self._forward(x, training=True, noise=noise)
             terms = forward.terms
             # Scaled inside the tape: apply_gradients sums over replicas.
             vae_loss = terms.loss / replicas
             critic_loss = -terms.critic_objective / replicas
-            mi_loss = -self.alpha * terms.critic_objective / replicas
-            elbo_loss = vae_loss - mi_loss
+            if mi_clipped:  # the MI term's gradient is clipped on its own
+                mi_loss = -self.alpha * terms.critic_objective / replicas
+                elbo_loss = vae_loss - mi_loss
             if self.diagnostics:
                 pulls = {
                     "grad_reconstruction": terms.reconstruction,
                     "grad_kl": self.beta * terms.kl,
                     "grad_mi": -self.alpha * terms.critic_objective,
                 }
-        mi_clipped = self.critic is not None and self.mi_clipnorm is not None and self.alpha > 0
         if mi_clipped:
             elbo_grads = tape.gradient(elbo_loss, self._vae_variables)
             mi_grads = tape.gradient(mi_loss, self._vae_variables)
@@ -443,7 +444,7 @@ class InfoMaxVAE(keras.Model):
             values = self._diagnostic_values(tape, forward, pulls, grads, critic_grads, replicas)
             if mi_clipped:
                 values["mi_grad_norm"] = mi_norm
-                values["mi_clip_rate"] = tf.cast(mi_norm > self.mi_clipnorm, tf.float32)
+                values["mi_clip_rate"] = diag.clip_rate(mi_norm, self.mi_clipnorm)
         return terms, grads, critic_grads, values
 
     def _forward_diagnostics(self, forward: Forward) -> dict:
@@ -469,12 +470,12 @@ class InfoMaxVAE(keras.Model):
                 values[name] = tf.zeros(()) if grad is None else tf.norm(grad)
         vae_norm = tf.linalg.global_norm(grads) * replicas
         values["vae_grad_norm"] = vae_norm
-        values["vae_clip_rate"] = diag.clip_rate(vae_norm, self.optimizer)
+        values["vae_clip_rate"] = diag.clip_rate(vae_norm, self.optimizer.global_clipnorm)
         if self.critic is not None:
             critic_norm = tf.linalg.global_norm(critic_grads) * replicas
             values.update(
                 critic_grad_norm=critic_norm,
-                critic_clip_rate=diag.clip_rate(critic_norm, self.critic_optimizer),
+                critic_clip_rate=diag.clip_rate(critic_norm, self.critic_optimizer.global_clipnorm),
             )
         return values
 
