@@ -119,22 +119,26 @@ def mock_tfds(monkeypatch):
         yield
 
 
-@pytest.mark.parametrize("experiment", ["table4_cifar", "celeba"])
-def test_image_experiment_smoke_variants_train(experiment, mock_tfds, tmp_path):
+def test_celeba_hook_writes_figures_5_and_9(mock_tfds, tmp_path):
+    from tf_infomax.runs import RunDir
     from tf_infomax.training import train
-    from trainers.study import experiment_configs
+    from trainers.study import experiment_configs, experiment_module
 
-    arch = "cifar" if experiment == "table4_cifar" else "celeba"
-    assert {c.model.arch for c in experiment_configs(experiment, smoke=False).values()} == {arch}
-    for name, config in experiment_configs(experiment, smoke=True).items():
-        config.data.data_dir = str(tmp_path / "tfds")
-        model, history = train(config, tmp_path / name, verbose=0)
-        assert np.isfinite(history["loss"][-1]), name
-        assert (tmp_path / name / "model.keras").exists()
+    assert {c.model.arch for c in experiment_configs("celeba", smoke=False).values()} == {"celeba"}
+    assert {c.model.arch for c in experiment_configs("table4_cifar").values()} == {"cifar"}
+    name, config = next(iter(experiment_configs("celeba", smoke=True).items()))
+    config.data.data_dir = str(tmp_path / "tfds")
+    train(config, tmp_path / name, verbose=0)
+    celeba = experiment_module("celeba")
+    extra = celeba.after_evaluation(RunDir(tmp_path / name))
+    for figure in celeba.figures_for(name):
+        assert (tmp_path / name / "figures" / f"{figure}.png").stat().st_size > 0
+    assert set(extra["paper_figures"]) == {"samples", "traversal"}
 
 
 def test_pixelvae_experiment_smoke_on_binarized_fashion_mnist(tmp_path):
     from tf_infomax import build_model
+    from trainers.cli import main
     from trainers.experiments import pixelvae
 
     assert {c.data.dataset for c in pixelvae.get_config().values()} == {"mnist"}
@@ -142,14 +146,11 @@ def test_pixelvae_experiment_smoke_on_binarized_fashion_mnist(tmp_path):
     for config in configs.values():  # what `tf-infomax train` builds from these configs
         model = build_model(config.model, arch="pixelvae", latent_dim=2, decoder_layers=3)
         assert model.decoder_conditions_on_x and model.decoder.num_layers == 3
-    study = pixelvae.Study(eval_limit=100, elbo_limit=100, probe_train_limit=100)
-    infomax = {
-        k: c.replace(arch_options={"filters": 4})
-        for k, c in configs.items()
-        if c.model.method == "infomax-vae"
-    }
-    results = pixelvae.run(infomax, study, tmp_path / "results", runs_dir=tmp_path / "runs")
-    row = results["runs"][0]
+    # The study pipeline (trainers/study.py) with the experiment's hooks.
+    results = tmp_path / "pixelvae.json"
+    args = ["reproduce", "pixelvae", "--root", str(tmp_path / "runs"), "--smoke"]
+    assert main([*args, "--results", str(results), "--only", "pixel_infomax-vae_z2"]) == 0
+    (row,) = json.loads(results.read_text())
     # Trained by training.train: a run directory like `tf-infomax train` writes, with the
     # architecture options in its config.json and in the model it saved.
     run_dir = tmp_path / "runs" / row["run"]
@@ -160,9 +161,14 @@ def test_pixelvae_experiment_smoke_on_binarized_fashion_mnist(tmp_path):
             "infomax-vae", arch="pixelvae", latent_dim=2, decoder_layers=3
         ).decoder.count_params()
     )
+    assert "log_likelihood" not in row["metric_settings"]  # the experiment's evaluation hook
     assert 0.0 <= row["linear_probe_test_accuracy"] <= 1.0
+    assert row["linear_probe_test_accuracy"] == row["probe_accuracy"]["linear"]
     assert np.isfinite(row["train_history"]["loss"][-1])
     assert set(row["test_terms"]) >= {"reconstruction", "kl", "mi"}
-    for path in row["figures"].values():
-        assert os.path.getsize(path) < 300_000
-    assert "infomax-vae" in (tmp_path / "results" / "pixelvae.md").read_text()
+    assert len(row["figure_files"]) == 2
+    for path in row["figure_files"]:
+        assert os.path.getsize(results.parent / path) < 300_000
+    markdown = tmp_path / "pixelvae.md"
+    assert main(["report", "--results", str(results), "--out", str(markdown)]) == 0
+    assert "| infomax-vae | " in markdown.read_text()

@@ -74,7 +74,8 @@ def test_smoke_study_writes_rows_figures_and_report(tmp_path):
     assert "2-D latent study" in text and "infomax-vae_fc_z2_latent_codes.png" in text
     # The longer run sits beside the tables' runs with its gap to VAE's log-likelihood.
     assert "## Log-likelihood against K" in text and "| infomax-vae minus vae, depth 2 |" in text
-    assert "## Training length" in text and "| infomax-vae_d2_s0_e1 | 2 | 1 |" in text
+    assert "## fashion_mnist_long: Training-length check" in text
+    assert "| infomax-vae_d2_s0_e1 | 2 | 1 |" in text
 
 
 def test_unknown_experiment_and_run_names(tmp_path, capsys):

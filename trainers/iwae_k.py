@@ -70,3 +70,40 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _gaps(rows: list[dict]) -> dict:
+    """(depth, K) -> InfoMax-VAE's minus VAE's IWAE log-likelihood (same seed and images)."""
+    by = {(r["decoder_layers"], r["seed"], r["k"], r["model"]): r["log_likelihood"] for r in rows}
+    return {
+        (depth, k): by[(depth, seed, k, "infomax-vae")] - value
+        for (depth, seed, k, model), value in by.items()
+        if model == "vae" and (depth, seed, k, "infomax-vae") in by
+    }
+
+
+def iwae_k_section(rows: list[dict]) -> list[str]:
+    """The rows of ``estimate`` as a table: one line per run, one column per K."""
+    from trainers.report import fmt, table
+
+    if not rows:
+        return []
+    ks = sorted({r["k"] for r in rows})
+    lines = ["", "### Log-likelihood against K (`python -m trainers.iwae_k`)", ""]
+    lines.append(
+        f"IWAE estimate ± standard error (over images) on the first {rows[0]['num_examples']} "
+        "test images, both models on the same images; the ELBO is the K = 1 bound."
+    )
+    body = []
+    for run in dict.fromkeys(r["run"] for r in rows):
+        mine = {r["k"]: r for r in rows if r["run"] == run}
+        cells = [run, fmt(next(iter(mine.values()))["elbo"], 2)]
+        cells += [
+            fmt(mine[k]["log_likelihood"], 2, mine[k]["stderr"]) if k in mine else "-" for k in ks
+        ]
+        body.append(cells)
+    gaps = _gaps(rows)
+    for depth in sorted({d for d, _ in gaps}):
+        cells = [f"{gaps[(depth, k)]:.2f}" if (depth, k) in gaps else "-" for k in ks]
+        body.append([f"infomax-vae minus vae, depth {depth}", "", *cells])
+    return lines + ["", *table(["run", "ELBO"] + [f"K = {k}" for k in ks], body)]

@@ -1,5 +1,15 @@
 """Run a paper experiment end to end: train every run, evaluate it, collect rows into JSON.
 
+An experiment is a module of ``trainers/experiments`` with ``get_config(smoke)`` (run name ->
+``TrainConfig``) and optional hooks, each used by one step here or by ``trainers/report.py``:
+
+* ``evaluation(smoke) -> dict``: its evaluation options (``EvaluationConfig`` fields; the
+  ``reproduce`` flags a user gives override them);
+* ``after_evaluation(run: RunDir, smoke) -> dict``: extra row values (e.g. figures of its own,
+  parameter counts);
+* ``figures_for(name) -> tuple``: figures of ``run/figures`` published beside the results;
+* ``report(rows, context) -> list[str]``: its Markdown section (default: a runs table).
+
 Every step is resumable: finished trainings and evaluations are skipped, an interrupted
 training continues from its last epoch (BackupAndRestore), and the results JSON is rewritten
 after each run so partial studies keep their numbers.
@@ -22,12 +32,22 @@ from tf_infomax.training import TrainingDivergedError, train
 ROW_METRICS = METRICS
 
 
+def evaluation_for(experiment: str, smoke: bool = False, given: dict | None = None):
+    """The ``EvaluationConfig`` of an experiment: its ``evaluation`` hook, then ``given``."""
+    from tf_infomax.metrics.evaluate import EvaluationConfig
+
+    module = experiment_module(experiment)
+    options = {**(module.evaluation(smoke) if hasattr(module, "evaluation") else {})}
+    options.update(given or {})
+    return EvaluationConfig.tiny(**options) if smoke else EvaluationConfig(**options)
+
+
 def experiment_configs(experiment: str, smoke: bool = False) -> dict[str, TrainConfig]:
     """Run name -> TrainConfig of ``trainers/experiments/<experiment>.py``."""
-    return _experiment(experiment).get_config(smoke=smoke)
+    return experiment_module(experiment).get_config(smoke=smoke)
 
 
-def _experiment(experiment: str):
+def experiment_module(experiment: str):
     try:
         return importlib.import_module(f"trainers.experiments.{experiment}")
     except ModuleNotFoundError as error:
@@ -41,7 +61,7 @@ def _experiment(experiment: str):
 def publish_figures(experiment: str, name: str, run_dir: Path, results_dir: Path) -> list[str]:
     """Copy the figures an experiment publishes for a run (``figures_for(name)``) next to the
     results JSON; returns their paths relative to it."""
-    module = _experiment(experiment)
+    module = experiment_module(experiment)
     wanted = module.figures_for(name) if hasattr(module, "figures_for") else ()
     published = []
     for figure in wanted:
@@ -118,15 +138,16 @@ def run_study(
     Args:
         experiment: module name in ``trainers/experiments``.
         root: folder of the run directories (one per run name).
-        evaluation: ``EvaluationConfig`` (default: ``EvaluationConfig()``).
+        evaluation: ``EvaluationConfig`` (default: ``evaluation_for(experiment, smoke)``).
         smoke: the experiment's tiny variant.
         results: JSON file of the rows, rewritten after every run; rows of other experiments
             and of this experiment's runs not redone now are kept.
         only: run names to run (default all).
     """
-    from tf_infomax.metrics.evaluate import EvaluationConfig, evaluate_run
+    from tf_infomax.metrics.evaluate import evaluate_run
 
-    evaluation = evaluation or EvaluationConfig()
+    evaluation = evaluation or evaluation_for(experiment, smoke)
+    module = experiment_module(experiment)
     configs = experiment_configs(experiment, smoke)
     unknown = sorted(set(only or []) - set(configs))
     if unknown:
@@ -158,6 +179,8 @@ def run_study(
             print(f"[{experiment}] evaluating {name}", flush=True)
             evaluate_run(run_dir, evaluation)
         kept[name] = {"experiment": experiment, **make_row(name, run_dir)}
+        if not diverged and hasattr(module, "after_evaluation"):
+            kept[name].update(module.after_evaluation(run, smoke))
         if results_path:
             kept[name]["figure_files"] = publish_figures(
                 experiment, name, run_dir, results_path.parent

@@ -1,13 +1,10 @@
-"""`tf-infomax report`: re-make the Markdown tables of a study from its results JSON."""
+"""`tf-infomax report`: re-make a study's Markdown tables and plots from its results JSON."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-
-# Experiments whose rows get the training-stability report (trainers/stability_report.py).
-STABILITY_EXPERIMENTS = {"fashion_mnist_ablation", "fashion_mnist_convergence"}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -22,28 +19,47 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace) -> int:
-    from trainers.report import fashion_mnist_markdown
-
-    path = Path(args.results)
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a results file: a list of rows, or ``{"runs": rows, ...}`` (pixelvae)."""
     if not path.exists():
         raise FileNotFoundError(
-            f"{path} not found; run `tf-infomax reproduce fashion_mnist_tables --root DIR "
-            f"--results {path}` first."
+            f"{path} not found; run `tf-infomax reproduce EXPERIMENT --root DIR --results {path}` "
+            "first."
         )
-    rows = json.loads(path.read_text())
-    command = f"tf-infomax report --results {args.results} --out {args.out}"
-    if rows and {r.get("experiment") for r in rows} <= STABILITY_EXPERIMENTS:
-        from trainers.stability_report import stability_markdown
+    try:
+        content = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not valid JSON ({error}); re-make it with reproduce."
+        ) from None
+    if isinstance(content, dict) and isinstance(content.get("runs"), list):
+        experiment = content.get("experiment")
+        return [{"experiment": experiment, **row} if experiment else row for row in content["runs"]]
+    if not isinstance(content, list) or not all(
+        isinstance(r, dict) and "run" in r for r in content
+    ):
+        raise ValueError(f"{path} does not hold results rows (a list of objects with a 'run').")
+    return content
 
-        Path(args.out).write_text(stability_markdown(rows, command, str(path)))
-        print(f"wrote {args.out} from {len(rows)} rows")
-        return 0
+
+def run(args: argparse.Namespace) -> int:
+    from trainers.report import ReportContext, render
+
+    path, out = Path(args.results), Path(args.out)
+    rows = read_rows(path)
     iwae_path = Path(args.iwae_k) if args.iwae_k else path.with_name(f"{path.stem}_iwae_k.json")
     if args.iwae_k and not iwae_path.exists():
         raise FileNotFoundError(f"--iwae-k {iwae_path} not found; make it with trainers.iwae_k.")
-    iwae_rows = json.loads(iwae_path.read_text()) if iwae_path.exists() else None
-    markdown = fashion_mnist_markdown(rows, command, str(path), iwae_rows)
-    Path(args.out).write_text(markdown)
-    print(f"wrote {args.out} from {len(rows)} rows")
+    context = ReportContext(
+        rows=rows,
+        out=out,
+        iwae_k_rows=json.loads(iwae_path.read_text()) if iwae_path.exists() else [],
+    )
+    command = f"tf-infomax report --results {args.results} --out {args.out}"
+    markdown = render(rows, command, str(path), context)
+    from tf_infomax.runs import atomic_path
+
+    with atomic_path(out) as scratch:
+        Path(scratch).write_text(markdown)
+    print(f"wrote {out} from {len(rows)} rows")
     return 0

@@ -32,10 +32,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from tf_infomax.config import given_options
     from tf_infomax.metrics.evaluate import EvaluationConfig
-    from trainers.study import run_study
+    from trainers.study import evaluation_for, run_study
 
     given = given_options(args, EvaluationConfig, RENAMES)
-    evaluation = EvaluationConfig.tiny(**given) if args.smoke else EvaluationConfig(**given)
+    evaluation = evaluation_for(args.experiment, args.smoke, given)
     rows = run_study(
         args.experiment,
         args.root,

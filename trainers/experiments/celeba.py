@@ -8,9 +8,11 @@ advisable):
     tf-infomax reproduce celeba --root runs/celeba --results runs/celeba/results.json
     python -m trainers.experiments.celeba --root runs/celeba --out runs/celeba/figures
 
-The second command writes, per run, ``<run>_samples.png`` (Figure 5: E[x|z], z ~ p(z)) and
-``<run>_traversal.png`` (Figure 9: a test code with 90% of it fixed, each of the other 10
-dimensions swept from -4 to 4, one per row).
+The study (``after_evaluation``) writes, per run, ``figures/figure5_samples.png`` (Figure 5:
+E[x|z], z ~ p(z)) and ``figures/figure9_traversal.png`` (Figure 9: a test code with 90% of it
+fixed, each of the other 10 dimensions swept from -4 to 4, one per row), published beside the
+results; the second command writes them again for trained runs, as ``<run>_samples.png`` and
+``<run>_traversal.png``.
 """
 
 from __future__ import annotations
@@ -75,6 +77,21 @@ def write_figures(run_dir: str | Path, out_dir: str | Path, *, seed: int = 0) ->
     for key, grid in (("samples", tile_images(samples)), ("traversal", traversal)):
         plt.imsave(paths[key], np.clip(grid.squeeze(), 0.0, 1.0), cmap="gray")
     return paths
+
+
+def after_evaluation(run, smoke: bool = False) -> dict:
+    """Figures 5 and 9 of the run, in its ``figures/`` folder."""
+    paths = write_figures(run.path, run.path / "figures", seed=run.config().seed)
+    named = {}
+    for key, figure in (("samples", "figure5_samples"), ("traversal", "figure9_traversal")):
+        target = run.path / "figures" / f"{figure}.png"
+        paths[key].replace(target)
+        named[key] = str(target.relative_to(run.path))
+    return {"paper_figures": named}
+
+
+def figures_for(run: str) -> tuple[str, ...]:
+    return ("figure5_samples", "figure9_traversal")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,3 +92,10 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
         f"infomax-vae_d{2 if smoke else DEPTH}_s0_{arm}": base.replace(**changes)
         for arm, changes in arms.items()
     }
+
+
+def report(rows: list[dict], context) -> list[str]:
+    """One line per arm: training stability and test metrics."""
+    from trainers.stability_report import runs_section
+
+    return runs_section(rows)

@@ -54,3 +54,15 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
                     seed=seed,
                 )
     return runs
+
+
+def report(rows: list[dict], context) -> list[str]:
+    """One line per run, then the issue's targets on the means over seeds."""
+    from trainers.stability_report import convergence_targets, runs_section
+
+    return runs_section(rows) + [
+        "",
+        "### Targets (means over seeds)",
+        "",
+        *convergence_targets(rows),
+    ]

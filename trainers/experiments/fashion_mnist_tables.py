@@ -58,3 +58,14 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
 def figures_for(run: str) -> tuple[str, ...]:
     """Figure 3 (samples x ~ p(x|z)p(z)) for the depth-2, seed-0 runs."""
     return ("samples",) if run.endswith("_d2_s0") else ()
+
+
+def report(rows: list[dict], context) -> list[str]:
+    """Tables 2-3 beside the paper's, the IWAE-K check, settings and Figure 3."""
+    from trainers.iwae_k import iwae_k_section
+    from trainers.paper_tables import comparison_section
+    from trainers.report import figures_section, settings_section
+
+    lines = comparison_section(rows) + iwae_k_section(context.iwae_k_rows)
+    lines += settings_section(rows)
+    return lines + figures_section("Samples x ~ p(x|z) p(z) (Figure 3)", rows)

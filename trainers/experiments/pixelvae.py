@@ -15,9 +15,6 @@ The reduced CPU study of docs/results/pixelvae.{json,md} (binarized Fashion-MNIS
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
-import tempfile
 from pathlib import Path
 
 from tf_infomax.training import TrainConfig
@@ -26,25 +23,19 @@ EPOCHS = 20
 PAPER_PROBE_ACCURACY = {"vae": 30.5, "beta-vae": 10.0, "infovae": 37.98, "infomax-vae": 43.35}
 
 
-@dataclasses.dataclass(frozen=True)
-class Study:
-    """How a set of PixelVAE runs is evaluated (recorded in the results).
-
-    Attributes:
-        eval_limit: test examples encoded (probe test set, figures); the negative ELBO uses the
-            first ``elbo_limit`` of them.
-        probe_train_limit: training examples whose codes train the linear probe.
-    """
-
-    eval_limit: int = 10_000
-    elbo_limit: int = 2_000
-    probe_train_limit: int = 10_000
-    eval_batch_size: int = 500
-
+# What the runs are evaluated with (``tf-infomax reproduce`` flags override it): the linear
+# probe on posterior means of 10,000 training images, scored on 10,000 test images, AU, KL,
+# the Figure 4 panels; the test terms (``after_evaluation``) on the first ``ELBO_LIMIT``.
+EVALUATION = {
+    "metrics": ("active_units", "kl", "probe_accuracy"),
+    "limit": 10_000,
+    "train_limit": 10_000,
+    "batch_size": 500,
+}
+ELBO_LIMIT = 2_000
 
 # The CPU study of docs/results: 12 PixelCNN layers of 16 maps, 6000 examples x 5 epochs.
 CPU_METHODS = ("vae", "infomax-vae")
-CPU_STUDY = Study()
 CPU_TRAINING = {"epochs": 5, "limit": 6000, "arch_options": {"filters": 16}}
 # These runs were made without gradient clipping (recorded in docs/results/pixelvae.json).
 NO_CLIPPING = {"clipnorm": None, "critic_clipnorm": None}
@@ -53,7 +44,7 @@ NO_CLIPPING = {"clipnorm": None, "critic_clipnorm": None}
 def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
     """Run name -> config: the paper's four methods on binarized MNIST, or a tiny variant.
 
-    The smoke variant trains a 3-layer PixelCNN on 64 binarized Fashion-MNIST images.
+    The smoke variant trains a 3-layer PixelCNN of 4 maps on 64 binarized Fashion-MNIST images.
     """
     methods = ("vae", "infomax-vae") if smoke else ("vae", "beta-vae", "infovae", "infomax-vae")
     return {
@@ -64,6 +55,7 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
             latent_dim=2,
             decoder_layers=3 if smoke else None,
             critic_units=(32, 16) if smoke else None,
+            arch_options={"filters": 4} if smoke else {},
             binarize=True,
             epochs=1 if smoke else EPOCHS,
             batch_size=32 if smoke else 100,
@@ -93,141 +85,109 @@ def cpu_configs(methods=CPU_METHODS) -> dict[str, TrainConfig]:
     }
 
 
-def _fixed_binary(config: TrainConfig, split: str, limit: int, batch_size: int):
+def evaluation(smoke: bool = False) -> dict:
+    """The evaluation options of these runs (the smoke variant keeps ``tiny``'s sizes)."""
+    return {"metrics": EVALUATION["metrics"]} if smoke else dict(EVALUATION)
+
+
+def figures_for(run: str) -> tuple[str, ...]:
+    """Figure 4: aggregated posterior against the prior, and latent codes coloured by class."""
+    return ("aggregate_posterior", "latent_codes")
+
+
+def after_evaluation(run, smoke: bool = False) -> dict:
+    """Row keys of this study beside the registered metrics: parameter counts, the probe's
+    details, per-dimension variances, test terms (one z sample each, images binarized once
+    with a fixed seed) and the paper's probe accuracy."""
     from tf_infomax.metrics.evaluate import evaluation_data
 
-    return evaluation_data(config, split, batch_size=batch_size, limit=limit, seed=config.seed)
-
-
-def train_and_evaluate(
-    name: str, config: TrainConfig, study: Study, out_dir: Path, runs_dir: Path | None = None
-) -> dict:
-    """Train one run (``training.train``; kept in ``runs_dir/name`` if given, resumable there),
-    then its test codes: linear probe, AU, negative ELBO and two figures."""
-    from tf_infomax import figures
-    from tf_infomax.metrics.active_units import active_units
-    from tf_infomax.metrics.encodings import encode_dataset
-    from tf_infomax.metrics.probes import linear_probe
-    from tf_infomax.runs import RunDir
-    from tf_infomax.training import train
-
-    with tempfile.TemporaryDirectory() as scratch:
-        run = RunDir((runs_dir or Path(scratch)) / name)
-        run_dir = run.path
-        if run.is_finished:
-            model, history = run.model(), run.history()
-        else:
-            model, history = train(config, run_dir, verbose=2)
-    train_time = sum(history.get("wall_time_s", []))
-    history = {
-        k: v
-        for k, v in history.items()
-        if isinstance(v, list) and k not in ("epoch", "wall_time_s")
-    }
-
-    size = study.eval_batch_size
-    test = encode_dataset(model, _fixed_binary(config, "test", study.eval_limit, size))
-    train = encode_dataset(model, _fixed_binary(config, "train", study.probe_train_limit, size))
-    probe = linear_probe(train.mean, train.labels, test.mean, test.labels, seed=config.seed)
-    elbo_batches = _fixed_binary(config, "test", study.elbo_limit, 100)
-    terms = model.evaluate(elbo_batches, verbose=0, return_dict=True)
-    paths = {
-        "aggregate_posterior": figures.aggregate_posterior_figure(
-            test.mean,
-            test.log_var,
-            out_dir / f"pixelvae_{config.model.method}_aggregate_posterior.png",
-        ),
-        "latent_codes": figures.latent_codes_figure(
-            test.mean, test.labels, out_dir / f"pixelvae_{config.model.method}_latent_codes.png"
-        ),
-    }
+    config, model, metrics = run.config(), run.model(), run.metrics()
+    batches = evaluation_data(
+        config, "test", batch_size=100, limit=100 if smoke else ELBO_LIMIT, seed=config.seed
+    )
+    terms = model.evaluate(batches, verbose=0, return_dict=True)
+    probe = (metrics.get("probe_accuracy") or {}).get("linear") or {}
     return {
-        "run": name,
-        "model": config.model.method,
-        "config": config.to_dict(),
         "decoder_params": int(model.decoder.count_params()),
         "encoder_params": int(model.encoder.count_params()),
-        "train_time_s": round(train_time, 1),
-        "train_history": {k: [round(float(v), 4) for v in vs] for k, vs in history.items()},
-        "linear_probe_test_accuracy": round(probe.accuracy, 4),
-        "linear_probe_train_accuracy": round(probe.train_accuracy, 4),
-        "probe_converged": probe.converged,
-        "active_units": active_units(test.mean).count,
-        "latent_variances": [round(float(v), 4) for v in active_units(test.mean).variances],
+        "train_time_s": round(sum(run.history().get("wall_time_s", [])), 1),
+        "linear_probe_test_accuracy": probe.get("accuracy"),
+        "linear_probe_train_accuracy": probe.get("train_accuracy"),
+        "probe_converged": probe.get("converged"),
+        "latent_variances": (metrics.get("active_units") or {}).get("variances"),
         "test_terms": {k: round(float(v), 4) for k, v in terms.items()},
-        "figures": {k: str(p) for k, p in paths.items()},
+        "elbo_limit": 100 if smoke else ELBO_LIMIT,
         "paper_probe_accuracy_binarized_mnist": PAPER_PROBE_ACCURACY[config.model.method],
     }
 
 
-def run(configs: dict[str, TrainConfig], study: Study, out_dir: str | Path, runs_dir=None) -> dict:
-    """Train and evaluate every run; write ``out_dir/pixelvae.json`` and ``pixelvae.md``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    runs_dir = Path(runs_dir) if runs_dir else None
-    rows = [train_and_evaluate(n, c, study, out_dir, runs_dir) for n, c in configs.items()]
-    results = {"experiment": "pixelvae", "study": dataclasses.asdict(study), "runs": rows}
-    (out_dir / "pixelvae.json").write_text(json.dumps(results, indent=1) + "\n")
-    (out_dir / "pixelvae.md").write_text(report(results))
-    return results
+def report(rows: list[dict], context) -> list[str]:
+    """One line per method: probe accuracy, AU, variances, test terms, the paper's accuracy."""
+    from trainers.report import figures_section, table
 
-
-def report(results: dict) -> str:
-    """A Markdown summary of ``pixelvae.json``."""
-    rows = results["runs"]
-    first, study = rows[0]["config"], results["study"]
-    options = first.get("arch_options") or study.get("arch_options", {})  # older results
+    first = rows[0]["config"]
     lines = [
-        "# PixelVAE with 2-D latents (Section 6.3, Figure 4)",
+        f"Data: {first['dataset']} (dynamically binarized: {first['binarize']}), "
+        f"{first['limit'] or 'all'} training images, {first['epochs']} epochs, batch "
+        f"{first['batch_size']}, seed {first['seed']}; PixelCNN of {first['decoder_layers'] or 12}"
+        f" masked layers with options {first.get('arch_options') or {}} "
+        f"({rows[0]['decoder_params']:,} decoder parameters).",
         "",
-        f"Written by `python -m trainers.experiments.pixelvae` from `pixelvae.json`. Data: "
-        f"{first['dataset']} (dynamically binarized: {first['binarize']}), the first "
-        f"{first['limit']} training images, {first['epochs']} epochs, batch {first['batch_size']}"
-        f", seed {first['seed']}. Networks: ResNet encoder (3 residual blocks), PixelCNN of "
-        f"{first['decoder_layers'] or 12} masked layers with options {options} "
-        f"({rows[0]['decoder_params']:,} decoder parameters). Probe: logistic regression on "
-        f"posterior means of {study['probe_train_limit']} training images, scored on "
-        f"{study['eval_limit']} test images; test terms on the first {study['elbo_limit']} "
-        "(one z sample each; images binarized once with a fixed seed).",
-        "",
-        "| method | probe test acc. (train) | AU | Var E[z_d given x] | test rec. / KL / MI "
-        "(critic) | train time (s) | paper acc., bin. MNIST |",
-        "|---|---|---|---|---|---|---|",
     ]
+    header = ["run", "method", "probe test acc. (train)", "AU", "Var E[z_d given x]"]
+    header += ["test rec. / KL / MI (critic)", "train time (s)", "paper acc., bin. MNIST"]
+    body = []
     for row in rows:
         terms = row["test_terms"]
         mi = f"{terms['mi']:.3f}" if "mi" in terms else "-"
-        variances = ", ".join(f"{v:.3f}" for v in row["latent_variances"])
-        lines.append(
-            f"| {row['model']} | {100 * row['linear_probe_test_accuracy']:.2f}% "
-            f"({100 * row['linear_probe_train_accuracy']:.2f}%) | {row['active_units']} | "
-            f"{variances} | {terms['reconstruction']:.2f} / {terms['kl']:.3f} / {mi} | "
-            f"{row['train_time_s']:.0f} | {row['paper_probe_accuracy_binarized_mnist']}% |"
+        test, train = row["linear_probe_test_accuracy"], row["linear_probe_train_accuracy"]
+        body.append(
+            [
+                row["run"],
+                row["model"],
+                f"{100 * test:.2f}% ({100 * train:.2f}%)" if None not in (test, train) else "-",
+                str(row["active_units"]),
+                ", ".join(f"{v:.3f}" for v in row["latent_variances"] or []),
+                f"{terms['reconstruction']:.2f} / {terms['kl']:.3f} / {mi}",
+                f"{row['train_time_s']:.0f}",
+                f"{row['paper_probe_accuracy_binarized_mnist']}%",
+            ]
         )
-    lines += [
-        "",
-        "One seed and a short, reduced run: differences of a few points may be seed noise. The",
-        "paper's accuracies are for binarized MNIST (a different data set) and unstated training",
-        "lengths and widths. Train times are wall-clock on 2 CPU cores shared with other jobs.",
-        *results.get("notes", []),
-        "",
+    lines += table(header, body)
+    old = [
+        (r["model"], kind, Path(p).name) for r in rows for kind, p in r.get("figures", {}).items()
     ]
-    for row in rows:
-        for kind, path in row["figures"].items():
-            lines.append(f"![{row['model']} {kind}]({Path(path).name})")
-    return "\n".join(lines) + "\n"
+    lines += ["", *(f"![{model} {kind}]({name})" for model, kind, name in old)] if old else []
+    return lines + figures_section("Figure 4 panels", rows)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the study (``pixelvae`` or ``pixelvae_cpu``) and write ``pixelvae.json`` / ``.md``."""
+    import tempfile
+
+    from tf_infomax.runs import write_json
+    from trainers.report import ReportContext, render
+    from trainers.study import evaluation_for, run_study
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder of pixelvae.json, .md and figures")
-    parser.add_argument("--runs", default=None, help="also save the models here")
+    parser.add_argument("--runs", default=None, help="also keep the run directories here")
     parser.add_argument("--paper", action="store_true", help="the paper's runs (MNIST, 4 methods)")
     args = parser.parse_args(argv)
-    if args.paper:
-        run(get_config(), Study(), args.out, args.runs)
-    else:
-        run(cpu_configs(), CPU_STUDY, args.out, args.runs)
+    experiment = "pixelvae" if args.paper else "pixelvae_cpu"
+    out = Path(args.out)
+    with tempfile.TemporaryDirectory() as scratch:
+        rows = run_study(experiment, args.runs or scratch, verbose=2)
+    results = {
+        "experiment": experiment,
+        "study": evaluation_for(experiment).to_dict(),
+        "runs": rows,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "pixelvae.json", results)
+    command = f"python -m trainers.experiments.pixelvae --out {args.out}"
+    context = ReportContext(rows=rows, out=out / "pixelvae.md")
+    (out / "pixelvae.md").write_text(render(rows, command, str(out / "pixelvae.json"), context))
     return 0
 
 

@@ -1,0 +1,71 @@
+"""`tf-infomax report`: one generic renderer, experiment sections by hook, depth plots, notes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trainers.cli import main
+
+
+def _row(run: str, model: str, depth: int, seed: int, ll: float, experiment: str) -> dict:
+    return {
+        "experiment": experiment,
+        "run": run,
+        "model": model,
+        "arch": "fc",
+        "estimator": "f-kl",
+        "decoder_layers": depth,
+        "seed": seed,
+        "epochs": 2,
+        "train_wall_time_s": 10.0,
+        "log_likelihood": ll,
+        "active_units": 5 if model == "vae" else 20,
+        "mutual_information": 3.0,
+        "config": {"dataset": "fashion_mnist"},
+    }
+
+
+def _rows(experiment: str) -> list[dict]:
+    return [
+        _row(f"{m}_d{d}_s{s}", m, d, s, -240.0 - d - s, experiment)
+        for d in (2, 4)
+        for s in (0, 1)
+        for m in ("vae", "infomax-vae")
+    ]
+
+
+def test_an_experiment_without_a_report_hook_gets_the_runs_table_and_depth_plots(tmp_path):
+    results, out = tmp_path / "r.json", tmp_path / "r.md"
+    results.write_text(json.dumps(_rows("fashion_mnist_ablation_like")))
+    assert main(["report", "--results", str(results), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| vae_d2_s0 | vae | f-kl | 2 | 0 | 2 |" in text  # the default runs table
+    for metric in ("mutual_information", "active_units", "log_likelihood"):
+        png = tmp_path / "figures" / "r" / f"fashion_mnist_ablation_like_{metric}_vs_depth.png"
+        assert png.stat().st_size > 0 and f"]({png.relative_to(tmp_path)})" in text
+    assert "_notes.md" not in text  # no hand-written notes beside it
+
+
+def test_a_hook_renders_the_experiment_and_the_notes_are_linked(tmp_path):
+    results, out = tmp_path / "t.json", tmp_path / "t.md"
+    results.write_text(json.dumps(_rows("fashion_mnist_tables")))
+    (tmp_path / "t_notes.md").write_text("# what we read\n")
+    assert main(["report", "--results", str(results), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "[t_notes.md](t_notes.md)" in text
+    assert "### The paper's ordering in our runs" in text  # fashion_mnist_tables' hook
+    assert "| 2 | -242.50 ± 0.71 / -253.87 / 11.37 |" in text  # mean ± sd / paper / diff
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("[1, 2]", "does not hold results rows"), ("{", "is not valid JSON")],
+)
+def test_a_file_that_is_not_results_is_refused(tmp_path, capsys, content, message):
+    results = tmp_path / "bad.json"
+    results.write_text(content)
+    assert main(["report", "--results", str(results), "--out", str(tmp_path / "o.md")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o.md").exists()
