@@ -135,3 +135,49 @@ def test_early_stopping_continues_its_count_after_a_resume():
     stopper.set_model(__import__("keras").Sequential())
     stopper.on_train_begin()
     assert (stopper.best, stopper.wait) == (3.0, 1)
+
+
+def test_use_ema_validates_keeps_and_ends_with_the_moving_average(tmp_path):
+    import keras
+    import numpy as np
+
+    from tf_infomax.config import TrainConfig
+    from tf_infomax.training import train
+
+    def close(a, b):  # Keras swaps weights by adds and subtracts: exact up to rounding
+        return all(np.allclose(x, y, rtol=1e-5, atol=1e-6) for x, y in zip(a, b, strict=True))
+
+    class Probe(keras.callbacks.Callback):
+        def weights(self):
+            opt = self.model.optimizer
+            return [v.numpy() for v in opt._trainable_variables]
+
+        def on_train_batch_end(self, batch, logs=None):  # the last one: before validation
+            opt = self.model.optimizer
+            self.raw = self.weights()
+            self.ema = [v.numpy() for v in opt._model_variables_moving_average]
+
+        def on_test_begin(self, logs=None):
+            self.validated_on_ema = close(self.weights(), self.ema)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.raw_after_epoch = self.weights()
+            self.critic = [v.numpy() for v in self.model.critic.trainable_variables]
+
+    config = TrainConfig.from_flat(
+        model="infomax-vae", dataset="sklearn_digits", limit=200, batch_size=50, epochs=1,
+        validation_limit=100, use_ema=True, ema_momentum=0.5, keep_best=True,
+    )  # fmt: skip
+    probe = Probe()
+    model, history = train(config, tmp_path / "run", verbose=0, callbacks=[probe])
+    assert not close(probe.raw, probe.ema)
+    assert probe.validated_on_ema  # val_* (and so the best epoch) score the moving average
+    assert close(probe.raw_after_epoch, probe.raw)  # the backup holds the optimizer's weights
+    final = [v.numpy() for v in model.optimizer._trainable_variables]
+    # keep_best ended with best.weights.h5 (epoch 1): it holds the average validation scored.
+    assert history["best_epoch"] == 1 and close(final, probe.ema)
+    for got, want in zip(model.critic.trainable_variables, probe.critic, strict=True):
+        np.testing.assert_array_equal(got.numpy(), want)  # the critic is not averaged
+    saved = keras.models.load_model(tmp_path / "run" / "model.keras")
+    for got, want in zip(saved.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)

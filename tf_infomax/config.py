@@ -139,7 +139,8 @@ class OptimizationConfig:
         "constant", "learning-rate schedule of both optimizers", choices=("constant", "cosine")
     )
     use_ema: bool = option(
-        False, "keep a moving average of the VAE's weights (Keras use_ema) and end with it"
+        False,
+        "keep a moving average of the VAE's weights (Keras use_ema), validate and end with it",
     )
     ema_momentum: float = option(0.99, "momentum of that moving average")
     keep_best: bool = option(

@@ -140,14 +140,41 @@ class _EarlyStopping(keras.callbacks.EarlyStopping):
             self.best, self.wait = best, len(self.previous) - 1 - self.previous.index(best)
 
 
+class _BestCheckpoint(keras.callbacks.ModelCheckpoint):
+    """ModelCheckpoint of the weights validation scored: the moving average under --use-ema.
+
+    ``swap`` (Keras' ``SwapEMAWeights``, which also scores validation on the average) puts the
+    average in for the save and takes it out again, so the backup and training go on from
+    the optimizer's own weights.
+    """
+
+    def __init__(self, *args, swap: keras.callbacks.SwapEMAWeights | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.swap = swap
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.swap is None:
+            return super().on_epoch_end(epoch, logs)
+        self.swap._swap_variables()
+        try:
+            super().on_epoch_end(epoch, logs)
+        finally:
+            self.swap._swap_variables()
+
+
 def _selection_callbacks(run: RunDir, opt: OptimizationConfig, history: dict) -> list:
-    """Keep the best epoch's weights (ModelCheckpoint) and stop early (EarlyStopping)."""
+    """Score validation on the moving average (--use-ema; Keras' SwapEMAWeights), keep the
+    best epoch's weights (ModelCheckpoint) and stop early (EarlyStopping)."""
     callbacks = []
+    swap = keras.callbacks.SwapEMAWeights(swap_on_epoch=False) if opt.use_ema else None
+    if swap is not None:
+        callbacks.append(swap)
     if opt.keep_best:
         losses = _monitored(history)
         callbacks.append(
-            keras.callbacks.ModelCheckpoint(
+            _BestCheckpoint(
                 str(run.best_weights_path),
+                swap=swap,
                 monitor=MONITOR,
                 mode="min",
                 save_best_only=True,
