@@ -2,7 +2,8 @@
 
 * ``decode`` (also ``serving_default``): ``z`` float32 (B, latent) -> ``images``, E[x|z] of
   shape (B, H, W, C) (Bernoulli likelihood: pixel probabilities in [0, 1]).
-* ``generate``: ``seed`` and ``num`` (int64 scalars) -> ``num`` draws ``z ~ N(0, I)`` and their
+* ``generate``: ``seed`` and ``num`` (int64 scalars; one-element vectors are accepted, so the
+  signature declares them of unknown rank) -> ``num`` draws ``z ~ N(0, I)`` and their
   ``images``: exactly ``InfoMaxVAE.sample(num, seed)``, the same for the same seed on any server.
 
 Only TensorFlow ops are used, so the SavedModel loads without TFP, Keras or tf_infomax.
@@ -66,7 +67,9 @@ def make_decoder_endpoints(model) -> dict[str, Endpoint]:
         return {Z: tf.identity(z, name=Z), IMAGES: means(z)}
 
     z_spec = tf.TensorSpec((None, latent_dim), tf.float32, name=Z)
-    scalar = [tf.TensorSpec((), tf.int64, name=SEED), tf.TensorSpec((), tf.int64, name=NUM)]
+    # Unknown rank, not (): TF Serving feeds tensors of any shape, and with a static shape ()
+    # the size check of _scalar would be folded away at trace time, never seeing a bad feed.
+    scalar = [tf.TensorSpec(None, tf.int64, name=SEED), tf.TensorSpec(None, tf.int64, name=NUM)]
     return {
         "serving_default": Endpoint(decode, [z_spec]),
         DECODE: Endpoint(decode, [z_spec]),

@@ -170,8 +170,6 @@ def _export(
     """Write each ``{base: (stage, metadata)}`` to ``base/<version>``; nothing is moved into
     place unless every one succeeds. The default version is the first free in all bases."""
     bases = [Path(b) for b in stages]
-    if len({b.resolve() for b in bases}) < len(bases):
-        raise ValueError(f"The encoder and decoder need separate model base paths, got {bases}.")
     version = max(next_version(b) for b in bases) if version is None else version
     for base in bases:
         check_free(base, version, overwrite=overwrite)  # before anything is written
@@ -260,6 +258,11 @@ def export_run(
     """
     from tf_infomax.runs import RunDir
 
+    if decoder_base is not None and Path(decoder_base).resolve() == Path(base).resolve():
+        raise ValueError(
+            f"The encoder and decoder need separate model base paths (TF Serving serves one "
+            f"model per base path); both are {base}. Pass another --decoder-to."
+        )
     run = RunDir(run_dir)
     config, model = run.config(), run.model()
     metadata = {"run_dir": str(run.path.resolve()), "train_config": config.flat()}
