@@ -96,7 +96,10 @@ def main(argv: list[str] | None = None) -> None:
 
     inputs = inputs_for(args.export_dir, args.signature, args.n, args.seed)
     if not args.grpc:
-        print(json.dumps(body_of(inputs, args.signature, args.format)))
+        try:
+            print(json.dumps(body_of(inputs, args.signature, args.format)))
+        except ValueError as error:
+            p.error(str(error))
         return
     from tf_infomax.serving import grpc_client
 

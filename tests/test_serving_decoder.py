@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,13 +16,14 @@ import tensorflow as tf
 
 from tf_infomax.serving import existing_versions, export_decoder
 from tf_infomax.serving.decoder_signatures import make_decoder_endpoints, request_inputs
-from tf_infomax.serving.grpc_client import request_arrays
+from tf_infomax.serving.grpc_client import request_arrays, start_emulator
 from tf_infomax.serving.rest import PredictError, SessionPredictor
 from tf_infomax.serving.warmup import read_warmup
 from trainers import cli
 
 from conftest import IMAGE_SHAPE, LATENT, tiny_model
 
+ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 TF_ONLY = """
 import json, sys
@@ -34,7 +37,7 @@ print(json.dumps(out["images"].numpy().tolist()))
 
 
 def decoder_means(model, z) -> np.ndarray:
-    return model.decode(tf.constant(z)).mean().numpy()
+    return model.decode(tf.constant(z, tf.float32)).mean().numpy()
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +109,29 @@ def test_rest_and_grpc_style_requests_to_the_decoder(exported):
             server.predict({"signature_name": "generate", "instances": [7]})
     finally:
         server.close()
+
+
+def test_make_request_to_the_decoder(exported, capsys):
+    """export/make_request.py builds decoder bodies and gRPC requests as its README shows."""
+    model, path, _ = exported
+    spec = importlib.util.spec_from_file_location("make_request", ROOT / "export/make_request.py")
+    make_request = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_request)
+    emulator = start_emulator(str(path), "decoder")
+    try:
+        make_request.main([str(path), "--signature", "generate", "-n", "3", "--seed", "5",
+                           "--grpc", f"localhost:{emulator.port}"])  # fmt: skip
+        out = json.loads(capsys.readouterr().out)
+        np.testing.assert_allclose(out["images"], model.sample(3, seed=5), atol=1e-6)
+        make_request.main([str(path), "--signature", "decode", "-n", "2", "--seed", "1"])
+        body = json.loads(capsys.readouterr().out)
+        rows = emulator.predictor.predict(body)["predictions"]
+        np.testing.assert_allclose(rows, decoder_means(model, body["instances"]), atol=1e-6)
+        with pytest.raises(SystemExit):  # generate takes scalars: columnar only
+            make_request.main([str(path), "--signature", "generate", "--format", "row"])
+        assert "only the columnar format" in capsys.readouterr().err
+    finally:
+        emulator.close()
 
 
 def test_decoder_warmup_records_replay(exported, loaded):
