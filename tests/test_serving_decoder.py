@@ -137,7 +137,11 @@ def test_make_request_to_the_decoder(exported, capsys):
 def test_decoder_warmup_records_replay(exported, loaded):
     model, path, _ = exported
     requests = [log.predict_log.request for log in read_warmup(path)]
-    assert [r.model_spec.signature_name for r in requests] == ["decode", "generate"]
+    assert [r.model_spec.signature_name for r in requests] == [
+        "serving_default",
+        "decode",
+        "generate",
+    ]
     assert {r.model_spec.name for r in requests} == {"decoder"}
     for request in requests:
         arrays = request_arrays(request)

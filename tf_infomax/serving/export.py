@@ -87,14 +87,16 @@ def _replay(loaded, warmup: Requests) -> None:
         loaded.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
 
 
-def _verify(path: Path, posterior: signatures.Posterior, image_shape: tuple[int, ...]) -> None:
-    """Reload the SavedModel and check it reproduces the in-memory model's ``encode``."""
+def _verify(path: Path, posterior: signatures.Posterior, image_shape: tuple[int, ...]):
+    """Reload the SavedModel, check it reproduces the in-memory model's ``encode``; the
+    loaded SavedModel."""
     images = np.random.default_rng(0).random((3, *image_shape), dtype=np.float32)
     expected = np.concatenate([t.numpy() for t in posterior(tf.constant(images))], axis=-1)
     loaded = tf.saved_model.load(str(path))
     got = loaded.signatures[signatures.DEFAULT](**{signatures.IMAGES: tf.constant(images)})
     got = np.concatenate([got[signatures.MEAN], got[signatures.LOG_VAR]], axis=-1)
     _check_close(got, expected, "encode")
+    return loaded
 
 
 def _check_close(got: np.ndarray, expected: np.ndarray, what: str) -> None:
@@ -124,8 +126,7 @@ def _stage_encoder(
     endpoints = signatures.make_endpoints(encoder, posterior)
     _write_archive(path, encoder, endpoints, model_name, warmup, info)
     if verify:
-        _verify(path, posterior, image_shape)
-        _replay(tf.saved_model.load(str(path)), warmup)
+        _replay(_verify(path, posterior, image_shape), warmup)
 
 
 def _stage_decoder(
@@ -134,7 +135,7 @@ def _stage_decoder(
     endpoints = decoder_signatures.make_decoder_endpoints(model)
     warmup = {
         name: decoder_signatures.request_inputs(name, model.latent_dim, seed=0)
-        for name in (decoder_signatures.DECODE, decoder_signatures.GENERATE)
+        for name in decoder_signatures.DECODER_SIGNATURE_NAMES
     }
     info = {
         "image_shape": list(model.image_shape),
