@@ -10,7 +10,7 @@ on the way in, as in TF Serving), and formats the response like the server.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +119,7 @@ class SessionPredictor:
         with self.graph.as_default():
             meta = tf.compat.v1.saved_model.loader.load(self.session, list(tags), str(export_dir))
         self.signatures = {k: v for k, v in meta.signature_def.items() if not k.startswith("__")}
+        self._callables: dict[tuple[str, tuple[str, ...]], Callable] = {}
 
     def run(self, signature: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Feed ``inputs`` by name (inputs with defaults may be left out); fetch all outputs."""
@@ -127,13 +128,18 @@ class SessionPredictor:
         missing = sorted(set(sig.inputs) - set(inputs) - set(sig.defaults))
         if extra or missing:
             raise PredictError(f"Sent extra: {extra}. Missing but required: {missing}.")
-        names = sorted(inputs)
+        names = tuple(sorted(inputs))
         outputs = sorted(sig.outputs)
-        options = config_pb2.CallableOptions(
-            feed=[sig.inputs[k].name for k in names], fetch=[sig.outputs[k].name for k in outputs]
-        )
-        # The C++ callable skips session.run's Python-side feed shape check, as the server does.
-        call = self.session._make_callable_from_options(options)
+        call = self._callables.get((signature, names))
+        if call is None:  # one per feed set, as the server caches an executor per feeds/fetches
+            options = config_pb2.CallableOptions(
+                feed=[sig.inputs[k].name for k in names],
+                fetch=[sig.outputs[k].name for k in outputs],
+            )
+            # The C++ callable skips session.run's Python-side feed shape check, as the server
+            # does.
+            call = self.session._make_callable_from_options(options)
+            self._callables[(signature, names)] = call
         return dict(zip(outputs, call(*(inputs[k] for k in names)), strict=True))
 
     def predict(self, body: str | Mapping) -> dict:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 IMAGES, SEED = "images", "seed"
@@ -156,3 +157,26 @@ def make_endpoints(encoder: keras.Model, posterior: Posterior | None = None) -> 
         SAMPLE: Endpoint(sample, [float_spec, tf.TensorSpec((None,), tf.int64, name=SEED)]),
         UINT8: Endpoint(encode_uint8, [image_spec(image_shape, tf.uint8)]),
     }
+
+
+def request_inputs(
+    raw: np.ndarray, signature: str, seed: int | None = None
+) -> dict[str, np.ndarray]:
+    """The named inputs of a request to ``signature`` for raw uint8 images (B, H, W, C).
+
+    Float signatures get ``raw / 255`` (the training pipeline's scaling), ``serving_uint8`` the
+    raw bytes; ``sample`` gets one seed per image, ``seed, seed + 1, ...`` (-1, fresh noise, for
+    ``seed=None``). The dtypes are the signature's, as TF Serving requires.
+    """
+    if signature not in SIGNATURE_NAMES:
+        raise ValueError(
+            f"Unknown encoder signature {signature!r}; choose one of {SIGNATURE_NAMES}."
+        )
+    raw = np.asarray(raw, np.uint8)
+    if signature == UINT8:
+        return {IMAGES: raw}
+    inputs = {IMAGES: raw.astype(np.float32) / np.float32(255)}
+    if signature == SAMPLE:
+        seeds = np.full(len(raw), -1) if seed is None else seed + np.arange(len(raw))
+        inputs[SEED] = seeds.astype(np.int64)
+    return inputs

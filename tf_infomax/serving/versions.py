@@ -29,6 +29,17 @@ def check_version(version: int) -> int:
     return version
 
 
+def check_free(base: str | Path, version: int, *, overwrite: bool = False) -> Path:
+    """``base/<version>``, or FileExistsError if it exists and ``overwrite`` is false."""
+    target = Path(base) / str(check_version(version))
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            f"{target} exists; TF Serving versions are immutable. Omit --version to write "
+            f"version {next_version(base)}, or pass --overwrite to replace it."
+        )
+    return target
+
+
 @contextlib.contextmanager
 def version_dir(base: str | Path, version: int, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a scratch directory that becomes ``base/<version>`` when the block succeeds.
@@ -37,13 +48,7 @@ def version_dir(base: str | Path, version: int, *, overwrite: bool = False) -> I
     under a non-numeric name and renamed into place in one step; a failed export leaves nothing.
     An existing version is replaced only with ``overwrite``.
     """
-    base, version = Path(base), check_version(version)
-    target = base / str(version)
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"{target} exists; TF Serving versions are immutable. Omit --version to write "
-            f"version {next_version(base)}, or pass --overwrite to replace it."
-        )
+    base, target = Path(base), check_free(base, version, overwrite=overwrite)
     base.mkdir(parents=True, exist_ok=True)
     for stale in base.glob(f".export-{version}-*"):  # left by an export that was killed
         shutil.rmtree(stale, ignore_errors=True)
