@@ -110,9 +110,15 @@ def export_run(
     run_dir: str | Path, base: str | Path, version: int | None = None, *, overwrite: bool = False
 ) -> Path:
     """Export the encoder of a run directory written by ``tf-infomax train``."""
+    from tf_infomax import data
     from tf_infomax.runs import RunDir
 
     run = RunDir(run_dir)
     config, model = run.config(), run.model()
     metadata = {"run_dir": str(run.path.resolve()), "train_config": config.flat()}
+    record = run.data_record()
+    if record:
+        options = data.SourceOptions(**config.data.source_options())
+        changed = data.warn_if_changed(record, options)
+        metadata["data"] = {**record, **({"warning": changed} if changed else {})}
     return export_encoder(model, base, version, overwrite=overwrite, metadata=metadata)
