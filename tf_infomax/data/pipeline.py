@@ -216,7 +216,7 @@ def _check_split(spec: DatasetSpec, split: str) -> str:
     if base not in spec.splits or (sliced and spec.tfds_name is None):
         hint = " (TFDS slicing only on TFDS datasets)." if spec.tfds_name is None else "."
         if parse_source(spec.name) is not None and base not in spec.splits:
-            hint += (
+            hint = "." + (
                 " Hold out part of the training images with --validation-split 0.1 (or add "
                 "train/ and test/ subfolders)."
             )
