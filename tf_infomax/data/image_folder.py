@@ -134,19 +134,27 @@ def scan(root: str) -> Folder:
     return folder
 
 
-def _decoded(paths: Sequence[str], size: Sequence[int] | None):
-    """Yield (index, uint8 HWC image with 1 or 3 channels) of every decodable file, in order."""
+def _decoded(paths: Sequence[str], size: Sequence[int] | None, batch: int = 256):
+    """Yield (index, uint8 HWC image with 1 or 3 channels) of every decodable file, in order.
+
+    Decoding runs in parallel; a file that fails is dropped (``ignore_errors``) and so shows
+    as a missing index. Images travel in zero-padded batches with their shapes, then are cut
+    back to size: far faster than one Python step per file.
+    """
 
     def decode(index, path):
         image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
         image = image_ops.drop_alpha(image)
         if size is not None:
             image = image_ops.resize(image, size)
-        return index, image
+        return index, image, tf.shape(image)
 
     ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), list(paths)))
-    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.ignore_errors().as_numpy_iterator()
+    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors()
+    ds = ds.padded_batch(batch, padded_shapes=([], [None, None, None], [3]))
+    for indices, images, shapes in ds.prefetch(2).as_numpy_iterator():
+        for index, image, (h, w, c) in zip(indices, images, shapes, strict=True):
+            yield int(index), image[:h, :w, :c]
 
 
 def decode(
