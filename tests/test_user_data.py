@@ -187,6 +187,14 @@ def test_a_tfds_image_dataset_by_name(tmp_path, monkeypatch):
     assert all(((y >= 0) & (y < 10)).numpy().all() for _, y in batches)
 
 
+def test_a_tfds_dataset_that_is_not_prepared_names_the_command_that_prepares_it(tmp_path):
+    with pytest.raises(data.DatasetNotFoundError) as error:
+        data.dataset_info("tfds:mnist", data_dir=str(tmp_path), download=False)
+    assert f"tfds.builder('mnist', data_dir='{tmp_path}').download_and_prepare()" in str(
+        error.value
+    )
+
+
 # --- bad input: each refused with the file and the fix, --out left untouched ----------------
 
 
@@ -273,3 +281,19 @@ def test_an_architecture_of_one_size_suggests_image_size(tree, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "takes 32 x 32 images only" in err and "--image-size 32 32" in err
     assert not out.exists()
+
+
+def test_the_new_data_options_are_flags_and_config_fields():
+    from tf_infomax.config import TrainConfig, config_from_args
+    from trainers.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["train", "--dataset", "dir:x", "--image-size", "16", "12", "--channels", "3"]
+        + ["--skip-unreadable", "--validation-split", "0.1", "--out", "o"]
+    )
+    config = config_from_args(args)
+    assert (config.data.image_size, config.data.channels) == ((16, 12), 3)
+    assert config.data.skip_unreadable and config.data.validation_split == "0.1"
+    stored = TrainConfig.from_dict(json.loads(json.dumps(config.flat())))
+    assert stored == config
+    assert TrainConfig.from_flat(validation_split=0.1).data.validation_split == "0.1"

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from tf_infomax.data import arrays, image_folder
 from tf_infomax.data import images as image_ops
+from tf_infomax.data.errors import DatasetNotFoundError
 from tf_infomax.data.registry import DatasetSpec
 from tf_infomax.data.source_name import SourceName, parse_source
 
@@ -179,7 +180,16 @@ def _tfds_builder(source: SourceName, data_dir, download, prepared_only=False):
     if prepared_only or builder.is_prepared():
         return builder
     spec = DatasetSpec(str(source), (0, 0, 0), None, 0, None, tfds_name=source.target)
-    return sources.tfds_builder(spec, data_dir=data_dir, download=download)
+    try:
+        return sources.tfds_builder(spec, data_dir=data_dir, download=download)
+    except DatasetNotFoundError as error:  # our `prepare` knows registered names only
+        root = os.fspath(builder.data_dir_root)
+        fix = (
+            f"python -c \"import tensorflow_datasets as tfds; tfds.builder('{source.target}', "
+            f"data_dir='{root}').download_and_prepare()\""
+        )
+        message = str(error).replace(sources.prepare_command(spec.name, root), fix)
+        raise DatasetNotFoundError(str(source), message) from error
 
 
 def _tfds_fingerprint(builder) -> str:
