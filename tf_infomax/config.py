@@ -107,9 +107,8 @@ class DataConfig:
 
     dataset: str = option(
         "fashion_mnist",
-        "a registered name (mnist, binarized_mnist, fashion_mnist, cifar10, cifar100, celeb_a, "
-        "sklearn_digits), or dir:PATH (image folder), npz:PATH (arrays x [, y]) or "
-        "tfds:NAME[:CONFIG]",
+        "a registered name (`python -m tf_infomax.data info` lists them), or dir:PATH (a folder "
+        "of images), npz:PATH (arrays x [and y]) or tfds:NAME[:CONFIG] (docs/data.md)",
     )
     train_split: str = option("train", "training split (TFDS slicing too, e.g. train[:55000])")
     validation_split: str = option(
