@@ -7,15 +7,18 @@ import json
 import os
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tf_infomax import data
+from tf_infomax.config import config_from_args
 from tf_infomax.runs import RunDir
 from tf_infomax.serving import signatures
-from trainers.cli import main
+from tf_infomax.training import train
+from trainers.cli import build_parser, main
 
 CLASSES = ("circle", "square")
 PER_CLASS = 60
@@ -106,11 +109,23 @@ def test_npz_round_trip_and_a_changed_file_is_reported(tmp_path):
 
     out = tmp_path / "run"
     args = ["train", "--dataset", f"npz:{path}", "--model", "vae", *TRAIN, "--out", str(out)]
-    assert main([*args, "--validation-split", "0.2"]) == 0
+    args += ["--validation-split", "0.2", "--epochs", "2"]
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # cut off after epoch 1
+        train(config_from_args(build_parser().parse_args(args)), out, callbacks=[Interrupt()])
     record = RunDir(out).data_record()
     assert record["kind"] == "npz" and record["image_shape"] == [6, 5, 1]
     assert data.check_record(record) is None
-    np.savez(path, x=x[:80], y=y[:80])  # the file changes after training
+    np.savez(path, x=x[:80], y=y[:80])  # the file changes before the run is resumed
+    with pytest.warns(UserWarning, match="whose files changed since the run started"):
+        assert main(args) == 0
+    assert RunDir(out).data_record()["num_images"] == {"train": 80}
+    np.savez(path, x=x[:70], y=y[:70])  # ... and again after training
+    assert "changed since training" in data.check_record(RunDir(out).data_record())
     with pytest.warns(UserWarning, match="changed since training"):
         assert main(["export", str(out), "--to", str(tmp_path / "served")]) == 0
 
@@ -284,8 +299,7 @@ def test_an_architecture_of_one_size_suggests_image_size(tree, tmp_path, capsys)
 
 
 def test_the_new_data_options_are_flags_and_config_fields():
-    from tf_infomax.config import TrainConfig, config_from_args
-    from trainers.cli import build_parser
+    from tf_infomax.config import TrainConfig
 
     args = build_parser().parse_args(
         ["train", "--dataset", "dir:x", "--image-size", "16", "12", "--channels", "3"]

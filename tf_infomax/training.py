@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -419,9 +420,16 @@ def train(
         model = make_model(config, spec.image_shape, steps if steps > 0 else None)
     replica_batch = opt.batch_size // strategy.num_replicas_in_sync
     check_batch_size(replica_batch, needs_pairs=model.critic is not None)
+    record = _data_record(config, spec) if data.parse_source(data_config.dataset) else None
+    if resume and record and (run.data_record() or {}).get("fingerprint") != record["fingerprint"]:
+        warnings.warn(
+            f"resuming {run.path} on {data_config.dataset}, whose files changed since the run "
+            "started: the remaining epochs train on the files as they are now.",
+            stacklevel=2,
+        )
     _start(run, config, overwrite)  # every check passed: the first write
-    if data.parse_source(data_config.dataset) is not None:
-        run.write_data(_data_record(config, spec))
+    if record:
+        run.write_data(record)
 
     history_writer = _HistoryWriter(run, _resumed_history(run) if resume else {})
     divergence = StopOnDivergence(raise_error=False)  # reported below, with diverged.json
