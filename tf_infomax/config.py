@@ -68,12 +68,6 @@ def _estimators():
     return sorted(ESTIMATORS)
 
 
-def _datasets():
-    from tf_infomax.data import DATASET_NAMES
-
-    return DATASET_NAMES
-
-
 @dataclass
 class ModelConfig:
     """What ``build_model`` builds: method, networks, critic, likelihood, safeguards."""
@@ -111,15 +105,39 @@ class ModelConfig:
 class DataConfig:
     """Which examples the run trains and validates on."""
 
-    dataset: str = option("fashion_mnist", "dataset name", choices=_datasets)
+    dataset: str = option(
+        "fashion_mnist",
+        "a registered name (`python -m tf_infomax.data info` lists them), or dir:PATH (a folder "
+        "of images), npz:PATH (arrays x [and y]) or tfds:NAME[:CONFIG] (docs/data.md)",
+    )
     train_split: str = option("train", "training split (TFDS slicing too, e.g. train[:55000])")
     validation_split: str = option(
-        "test", "split of the per-epoch validation (e.g. train[55000:] to hold out training data)"
+        "test",
+        "split of the per-epoch validation (e.g. train[55000:]), or a fraction such as 0.1: that "
+        "share of the training split held out, chosen by --seed",
+    )
+    image_size: tuple[int, ...] | None = option(
+        None, "resize every image to H W (one number: square); none: as stored"
+    )
+    channels: int | None = option(
+        None, "convert every image to 1 (grey) or 3 (RGB) channels; none: as stored"
+    )
+    skip_unreadable: bool = option(
+        False, "dir: sources: leave out files that cannot be decoded (counted) instead of stopping"
     )
     binarize: bool = option(False, "dynamic binarization")
     limit: int | None = option(None, "use the first N training examples")
     validation_limit: int | None = option(None, "validation examples; 0 disables validation")
     data_dir: str | None = option(None, "TFDS data directory")
+
+    def source_options(self) -> dict:
+        """How to read the source: keyword arguments of ``data.load`` and ``data.dataset_info``."""
+        return {
+            "image_size": self.image_size,
+            "channels": self.channels,
+            "skip_unreadable": self.skip_unreadable,
+            "data_dir": self.data_dir,
+        }
 
 
 @dataclass
@@ -211,6 +229,11 @@ class TrainConfig:
         units = self.model.critic_units
         if units is not None:
             self.model.critic_units = tuple(int(u) for u in units)
+        size = self.data.image_size
+        if size is not None:
+            self.data.image_size = tuple(int(s) for s in size)
+        if isinstance(self.data.validation_split, (int, float)):  # 0.1 from JSON or --set
+            self.data.validation_split = str(self.data.validation_split)
 
     def flat(self) -> dict:
         """Leaf name -> value, the form of ``config.json`` and of results rows."""
@@ -360,7 +383,8 @@ def add_arguments(
         elif kind is dict:
             kwargs.update(action="append", metavar="KEY=VALUE")
         elif typing.get_origin(base) is tuple or typing.get_origin(kind) is tuple:
-            item = (typing.get_args(base) or (str,))[0]
+            tuple_type = base if typing.get_origin(base) is tuple else kind
+            item = (typing.get_args(tuple_type) or (str,))[0]
             kwargs.update(nargs="+", type=item)
         else:
             parse = {int: int, float: float, str: str}.get(base, str)

@@ -8,6 +8,8 @@ A run directory holds
 * ``backup/``: Keras ``BackupAndRestore`` state while the run is unfinished;
 * ``model.keras``: the trained model (weights and both optimizers' state): the run is
   finished when it exists and ``backup/`` does not;
+* ``data.json``: for ``dir:``/``npz:``/``tfds:`` sources, what was read (absolute path,
+  number of images, shape, classes, splits used, content fingerprint);
 * ``diverged.json``: where training stopped on a NaN/inf loss;
 * ``best.weights.h5``: with ``--keep-best``, the weights of the epoch of lowest val_loss;
 * ``logs/``: TensorBoard; ``metrics.json`` and ``figures/``: written by evaluation.
@@ -30,10 +32,19 @@ from typing import Any
 
 CONFIG_FILE, MODEL_FILE, HISTORY_FILE = "config.json", "model.keras", "history.json"
 METRICS_FILE, DIVERGED_FILE = "metrics.json", "diverged.json"
+DATA_FILE = "data.json"
 BEST_WEIGHTS_FILE = "best.weights.h5"
 BACKUP_DIR, LOGS_DIR, FIGURES_DIR = "backup", "logs", "figures"
 # Everything training and evaluation write; nothing else is ever removed by ``clear``.
-OWN_FILES = (CONFIG_FILE, MODEL_FILE, HISTORY_FILE, METRICS_FILE, DIVERGED_FILE, BEST_WEIGHTS_FILE)
+OWN_FILES = (
+    CONFIG_FILE,
+    MODEL_FILE,
+    HISTORY_FILE,
+    METRICS_FILE,
+    DIVERGED_FILE,
+    BEST_WEIGHTS_FILE,
+    DATA_FILE,
+)
 OWN_DIRS = (BACKUP_DIR, LOGS_DIR, FIGURES_DIR)
 
 
@@ -116,6 +127,7 @@ class RunDir:
     model_path = property(lambda self: self.path / MODEL_FILE)
     history_path = property(lambda self: self.path / HISTORY_FILE)
     metrics_path = property(lambda self: self.path / METRICS_FILE)
+    data_path = property(lambda self: self.path / DATA_FILE)
     diverged_path = property(lambda self: self.path / DIVERGED_FILE)
     best_weights_path = property(lambda self: self.path / BEST_WEIGHTS_FILE)
     backup_dir = property(lambda self: self.path / BACKUP_DIR)
@@ -193,6 +205,12 @@ class RunDir:
             return {}
         return _read_json(self.history_path, "the training history")
 
+    def data_record(self) -> dict | None:
+        """``data.json``: the source a ``dir:``/``npz:``/``tfds:`` run read, or None."""
+        if not self.data_path.exists():
+            return None
+        return _read_json(self.data_path, "the record of the training data")
+
     def metrics(self) -> dict:
         if not self.metrics_path.exists():
             return {}
@@ -201,6 +219,9 @@ class RunDir:
     # ------------------------------------------------------------------ writing
     def write_config(self, config) -> None:
         write_json(self.config_path, config.flat())
+
+    def write_data(self, record: dict) -> None:
+        write_json(self.data_path, record)
 
     def write_history(self, history: dict) -> None:
         write_json(self.history_path, history)

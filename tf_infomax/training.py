@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -250,13 +251,55 @@ def check_config(config: TrainConfig) -> None:
         )
     if not 0 < opt.ema_momentum < 1:
         raise ValueError(f"--ema-momentum must be in (0, 1), got {opt.ema_momentum}.")
-    spec = data.dataset_info(data_config.dataset)
-    n_train = min(data_config.limit or math.inf, spec.num_train or math.inf)
+    fraction = data.holdout_fraction(data_config.validation_split)  # checks it
+    spec = data.dataset_info(data_config.dataset, **data_config.source_options())
+    available = spec.num_train if data_config.train_split == "train" else None
+    held = None
+    if fraction is not None and available:
+        held = data.Holdout(fraction, config.seed, held=True).size(available)
+        available -= held
+    n_train = min(data_config.limit or math.inf, available or math.inf)
     if n_train is not math.inf and n_train < opt.batch_size:
+        cut = f"--limit {data_config.limit} leaves" if data_config.limit else f"{spec.name} has"
+        held_note = f" ({held} held out for validation)" if held else ""
         raise ValueError(
-            f"--limit {data_config.limit} leaves {n_train} training examples, fewer than one "
-            f"batch of {opt.batch_size}; raise --limit or lower --batch-size."
+            f"{cut} {n_train} training images{held_note}, fewer than one batch of "
+            f"{opt.batch_size}; lower --batch-size (e.g. --batch-size {max(n_train // 4, 2)})"
+            + (" or raise --limit." if data_config.limit else " or add images.")
         )
+    validating = data_config.validation_limit != 0
+    if (
+        held is not None
+        and validating
+        and min(held, data_config.validation_limit or held) < (opt.batch_size)
+    ):
+        raise ValueError(
+            f"--validation-split {data_config.validation_split} holds out {held} images, fewer "
+            f"than one validation batch of {opt.batch_size}; raise --validation-split, lower "
+            "--batch-size, or pass --validation-limit 0 to train without validation."
+        )
+
+
+def run_splits(config: TrainConfig) -> dict[str, dict]:
+    """``data.load`` arguments (split, holdout) of a run's ``train`` and ``validation`` data.
+
+    A fractional ``validation_split`` (``0.1``) holds that share of the training split out,
+    chosen by the run's seed: validation reads it, training the rest.
+    """
+    data_config = config.data
+    fraction = data.holdout_fraction(data_config.validation_split)
+    if fraction is None:
+        return {
+            "train": {"split": data_config.train_split},
+            "validation": {"split": data_config.validation_split},
+        }
+    return {
+        part: {
+            "split": data_config.train_split,
+            "holdout": data.Holdout(fraction, config.seed, held=part == "validation"),
+        }
+        for part in ("train", "validation")
+    }
 
 
 def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool) -> bool:
@@ -328,6 +371,26 @@ def _resumed_history(run: RunDir) -> dict:
     return history
 
 
+def _data_record(config: TrainConfig, spec: data.DatasetSpec) -> dict:
+    """What ``data.json`` keeps of a ``dir:``/``npz:``/``tfds:`` source, with the splits used."""
+    record = data.open_source(
+        config.data.dataset, data.SourceOptions(**config.data.source_options())
+    ).record
+    splits = run_splits(config)
+    used = {}
+    for part, arguments in splits.items():
+        holdout = arguments.get("holdout")
+        used[part] = {"split": arguments["split"]}
+        if holdout is not None:
+            used[part].update(
+                holdout_fraction=holdout.fraction,
+                holdout_seed=holdout.seed,
+                held_out=holdout.held,
+                num_images=holdout.size(spec.num_train),
+            )
+    return {**record, "splits_used": used, "options": config.data.source_options()}
+
+
 def train(
     config: TrainConfig,
     out_dir: str | Path,
@@ -350,30 +413,32 @@ def train(
     resume = check_out_dir(run, config, overwrite)
     keras.utils.set_random_seed(config.seed)
     data_config, opt = config.data, config.optimization
-    spec = data.dataset_info(data_config.dataset)
+    source = data_config.source_options()
+    spec = data.dataset_info(data_config.dataset, **source)
+    splits = run_splits(config)
     data_epoch = data.DataEpoch()  # fit sets it: a resumed run sees each epoch's own batches
     train_ds = data.load(
         data_config.dataset,
-        data_config.train_split,
+        **splits["train"],
         batch_size=opt.batch_size,
         seed=config.seed,
         epoch=data_epoch,
         limit=data_config.limit,
         binarize=data_config.binarize,
-        data_dir=data_config.data_dir,
+        **source,
     )
     validation = None
     if data_config.validation_limit != 0:
         validation = data.load(
             data_config.dataset,
-            data_config.validation_split,
+            **splits["validation"],
             batch_size=opt.batch_size,
             limit=data_config.validation_limit,
             binarize=data_config.binarize,
             shuffle=False,
             drop_remainder=True,
-            data_dir=data_config.data_dir,
             epoch=data_epoch,
+            **source,
         )
     steps = int(train_ds.cardinality())
 
@@ -382,7 +447,16 @@ def train(
         model = make_model(config, spec.image_shape, steps if steps > 0 else None)
     replica_batch = opt.batch_size // strategy.num_replicas_in_sync
     check_batch_size(replica_batch, needs_pairs=model.critic is not None)
+    record = _data_record(config, spec) if data.parse_source(data_config.dataset) else None
+    if resume and record and (run.data_record() or {}).get("fingerprint") != record["fingerprint"]:
+        warnings.warn(
+            f"resuming {run.path} on {data_config.dataset}, whose files changed since the run "
+            "started: the remaining epochs train on the files as they are now.",
+            stacklevel=2,
+        )
     _start(run, config, overwrite)  # every check passed: the first write
+    if record:
+        run.write_data(record)
 
     history_writer = _HistoryWriter(run, _resumed_history(run) if resume else {})
     divergence = StopOnDivergence(raise_error=False)  # reported below, with diverged.json

@@ -13,9 +13,13 @@ import os
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from tf_infomax.data import images as images_ops
 from tf_infomax.data import sklearn_digits, sources
 from tf_infomax.data.epoch import DataEpoch, epoch_variable
+from tf_infomax.data.holdout import Holdout
 from tf_infomax.data.registry import DatasetSpec, dataset_info
+from tf_infomax.data.source_name import parse_source
+from tf_infomax.data.user_source import SourceOptions, open_source
 
 AUTOTUNE = tf.data.AUTOTUNE
 CELEBA_CROP = 148  # central square of the 218x178 CelebA images, then resized
@@ -38,11 +42,17 @@ def load(
     include_labels: bool = True,
     download: bool | None = None,
     epoch: int | tf.Variable | DataEpoch | None = None,
+    image_size: tuple[int, int] | None = None,
+    channels: int | None = None,
+    skip_unreadable: bool = False,
+    holdout: Holdout | None = None,
 ) -> tf.data.Dataset:
     """Return a pipeline of ``(images, labels)`` batches of dataset ``name``.
 
     Args:
-        name: one of ``DATASET_NAMES``.
+        name: one of ``DATASET_NAMES``, or ``dir:PATH`` (a folder of images, optionally in
+            class subfolders, and in ``train/``/``test/`` split folders), ``npz:PATH`` (arrays
+            ``x`` [and ``y``]) or ``tfds:NAME[:CONFIG]`` (docs/data.md, "Your own data").
         split: ``"train"``, ``"test"`` (or ``"validation"`` where the dataset has one); TFDS
             datasets also accept TFDS slicing such as ``"train[:90%]"``.
         batch_size: the global batch size (a distribution strategy splits it across replicas).
@@ -71,6 +81,13 @@ def load(
             int, a fixed epoch; ``None``, a private counter of this pipeline's iterations
             (0, 1, 2, ... in every process). With ``repeat``, the passes of one iteration are
             epochs e, e + 1, ...
+        image_size: (H, W) to resize every image to (bilinear, antialiased); None: as stored
+            (a folder of several sizes then is an error).
+        channels: 1 (grey) or 3 (RGB) to convert every image to; None: as stored (a folder
+            mixing grey and RGB images is converted to RGB, with a warning).
+        skip_unreadable: ``dir:`` only: leave out files that do not decode (a warning counts
+            them) instead of raising.
+        holdout: take only the held-out part of the split, or only the rest (:class:`Holdout`).
 
     Returns:
         A ``tf.data.Dataset`` of ``float32`` NHWC images in [0, 1] (and ``int64`` labels),
@@ -81,7 +98,8 @@ def load(
         DatasetNotFoundError: the dataset is neither prepared nor obtainable.
         IDXFormatError: the local Fashion-MNIST files are corrupt.
     """
-    spec = dataset_info(name)
+    source_options = dict(image_size=image_size, channels=channels, skip_unreadable=skip_unreadable)
+    spec = dataset_info(name, **source_options, data_dir=data_dir, download=download)
     base_split = _check_split(spec, split)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
@@ -92,7 +110,18 @@ def load(
     drop_remainder = is_train if drop_remainder is None else drop_remainder
     epochs = _epochs(epoch)
 
-    examples = _examples(spec, split, data_dir=data_dir, download=download)
+    if parse_source(spec.name) is not None:
+        options = SourceOptions(**source_options, data_dir=data_dir)
+        examples = open_source(name, options, download=download).examples(split)
+    else:
+        examples = _examples(spec, split, data_dir=data_dir, download=download)
+        if image_size is not None or channels is not None:
+            examples = examples.map(
+                lambda x, y: (images_ops.fit(x, spec.image_shape[:2], spec.image_shape[2]), y),
+                num_parallel_calls=AUTOTUNE,
+            )
+    if holdout is not None:
+        examples = holdout.apply(examples)
     if limit is not None:
         examples = examples.take(limit)
     if cache:
@@ -185,10 +214,13 @@ def _check_split(spec: DatasetSpec, split: str) -> str:
     base = split.split("[", 1)[0].strip()
     sliced = base != split
     if base not in spec.splits or (sliced and spec.tfds_name is None):
-        raise ValueError(
-            f"{spec.name} has splits {', '.join(spec.splits)}; got {split!r}"
-            + (" (TFDS slicing only on TFDS datasets)." if spec.tfds_name is None else ".")
-        )
+        hint = " (TFDS slicing only on TFDS datasets)." if spec.tfds_name is None else "."
+        if parse_source(spec.name) is not None and base not in spec.splits:
+            hint = "." + (
+                " Hold out part of the training images with --validation-split 0.1 (or add "
+                "train/ and test/ subfolders)."
+            )
+        raise ValueError(f"{spec.name} has splits {', '.join(spec.splits)}; got {split!r}{hint}")
     return base
 
 

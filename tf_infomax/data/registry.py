@@ -71,12 +71,39 @@ _BY_NAME = {spec.name: spec for spec in _SPECS}
 DATASET_NAMES: tuple[str, ...] = tuple(_BY_NAME)
 
 
-def dataset_info(name: str) -> DatasetSpec:
-    """Return the :class:`DatasetSpec` of ``name`` (case-insensitive, ``-`` same as ``_``)."""
+def dataset_info(
+    name: str,
+    *,
+    image_size: tuple[int, int] | None = None,
+    channels: int | None = None,
+    skip_unreadable: bool = False,
+    data_dir: str | None = None,
+    download: bool | None = None,
+) -> DatasetSpec:
+    """Return the :class:`DatasetSpec` of ``name`` (case-insensitive, ``-`` same as ``_``).
+
+    ``name`` may also be ``dir:PATH``, ``npz:PATH`` or ``tfds:NAME[:CONFIG]``: the source is
+    then read (``tf_infomax.data.open_source``). ``image_size`` (H, W) and ``channels`` (1 or
+    3) give the shape the pipeline converts images to.
+    """
+    from tf_infomax.data.source_name import parse_source, valid_forms
+
+    if parse_source(name) is not None:
+        from tf_infomax.data.user_source import SourceOptions, open_source
+
+        options = SourceOptions(image_size, channels, skip_unreadable, data_dir)
+        return open_source(name, options, download=download).spec
     key = name.strip().lower().replace("-", "_")
     try:
-        return _BY_NAME[key]
+        spec = _BY_NAME[key]
     except KeyError:
-        raise ValueError(
-            f"Unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}."
-        ) from None
+        message = f"Unknown dataset {name!r}; choose {valid_forms(DATASET_NAMES)}."
+        raise ValueError(message) from None
+    if image_size is None and channels is None:
+        return spec
+    from tf_infomax.data.user_source import SourceOptions
+
+    options = SourceOptions(image_size, channels)  # validates them
+    height, width, stored = spec.image_shape
+    shape = (*(options.image_size or (height, width)), options.channels or stored)
+    return dataclasses.replace(spec, image_shape=shape)

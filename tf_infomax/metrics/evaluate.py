@@ -214,30 +214,74 @@ def fixed_binarization(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
 
 
 def evaluation_data(
-    train_config: Any, split: str, *, batch_size: int, limit: int | None, seed: int = 0
+    train_config: Any,
+    split: str,
+    *,
+    batch_size: int,
+    limit: int | None,
+    seed: int = 0,
+    dataset: str | None = None,
 ) -> tf.data.Dataset:
     """(images, labels) batches of a run's dataset, in order, for evaluation.
 
     Every example is kept (no shuffling, no dropped remainder), and images are binarized once
-    (``fixed_binarization``) if the run trained on binarized data.
+    (``fixed_binarization``) if the run trained on binarized data. With a fractional
+    ``validation_split`` (a held-out share), ``"validation"`` is that held-out part and
+    ``"train"`` the rest, as in training (:func:`resolve_split`).
 
     Args:
-        train_config: the run's ``TrainConfig`` (dataset, binarize, data_dir).
+        train_config: the run's ``TrainConfig`` (dataset, binarize, data_dir, source options).
         split, batch_size, limit: as ``tf_infomax.data.load``.
         seed: seed of the fixed binarization.
+        dataset: read this source instead of the config's (``data.json``'s absolute path).
     """
     from tf_infomax import data
 
     images = data.load(
-        train_config.data.dataset,
-        split,
+        dataset or train_config.data.dataset,
+        **resolve_split(train_config, split, dataset),
         batch_size=batch_size,
         limit=limit,
         shuffle=False,
         drop_remainder=False,
-        data_dir=train_config.data.data_dir,
+        **train_config.data.source_options(),
     )
     return fixed_binarization(images, seed) if train_config.data.binarize else images
+
+
+def resolve_split(train_config: Any, split: str, dataset: str | None = None) -> dict:
+    """``data.load`` arguments of an evaluation split of a run.
+
+    With a held-out fraction, ``validation`` is the held-out part and the run's training split
+    the rest; ``test`` on a source that has none also means the held-out part.
+    """
+    from tf_infomax import data
+    from tf_infomax.training import run_splits
+
+    if data.holdout_fraction(train_config.data.validation_split) is None:
+        return {"split": split}
+    parts = run_splits(train_config)
+    if split == "validation" or (split == "test" and not _has_split(train_config, "test", dataset)):
+        return parts["validation"]
+    if split == train_config.data.train_split:
+        return parts["train"]
+    return {"split": split}
+
+
+def _has_split(train_config: Any, split: str, dataset: str | None) -> bool:
+    from tf_infomax import data
+
+    spec = data.dataset_info(
+        dataset or train_config.data.dataset, **train_config.data.source_options()
+    )
+    return split in spec.splits
+
+
+def _warn_if_data_changed(record: dict | None, train_config: Any) -> str | None:
+    from tf_infomax import data
+
+    options = data.SourceOptions(**train_config.data.source_options())
+    return data.warn_if_changed(record, options)
 
 
 def evaluate_run(
@@ -257,10 +301,22 @@ def evaluate_run(
     run = RunDir(run_dir)
     train_config = run.config()
     model = run.model()
+    record = run.data_record()
+    dataset = record["dataset"] if record else None  # its absolute path
+    changed = _warn_if_data_changed(record, train_config)
+    if resolve_split(train_config, config.split, dataset).get("holdout") and config.split != (
+        train_config.data.train_split
+    ):
+        config = dataclasses.replace(config, split="validation")  # what is really evaluated
 
     def load(split: str, limit: int | None) -> tf.data.Dataset:
         return evaluation_data(
-            train_config, split, batch_size=config.batch_size, limit=limit, seed=config.seed
+            train_config,
+            split,
+            batch_size=config.batch_size,
+            limit=limit,
+            seed=config.seed,
+            dataset=dataset,
         )
 
     eval_data = load(config.split, config.limit)
@@ -284,6 +340,12 @@ def evaluate_run(
         arch=train_config.model.arch,
         binarize=train_config.data.binarize,
     )
+    if record:
+        results["evaluation"]["data"] = {
+            "dataset": record["dataset"],
+            "fingerprint": record.get("fingerprint"),
+            **({"warning": changed} if changed else {}),
+        }
     if write:
         run.write_metrics(results)
     return results

@@ -141,7 +141,10 @@ def estimate_mutual_information(
     while len(train_values) < steps:
         batch = next(batches, None)
         if batch is None:
-            raise ValueError("The critic's training data is empty.")
+            raise ValueError(
+                "The critic's training data is empty (fewer training examples than one critic "
+                "batch): lower --mi-batch-size or raise --train-limit."
+            )
         x, _ = split_batch(batch)
         if x.shape[0] < 2:
             raise ValueError("Critic training batches need >= 2 examples to permute z.")

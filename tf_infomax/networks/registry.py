@@ -1,11 +1,12 @@
 """Named architectures: each builds an (encoder, decoder) pair for an image shape.
 
-* ``fc``: Table 5 top, FC 4 x 1000 LeakyReLU(0.2); MNIST critic.
-* ``conv``: Table 5 bottom, 4x4 convs and up-convs; MNIST critic.
-* ``cifar``: Table 6, 32 x 32 images; CIFAR critic.
-* ``celeba``: Table 8, 64 x 64 images, LeakyReLU(0.2) encoder; CelebA critic.
+* ``fc``: Table 5 top, FC 4 x 1000 LeakyReLU(0.2); MNIST critic. Any (H, W, C).
+* ``conv``: Table 5 bottom, 4x4 convs and up-convs; MNIST critic. Any (H, W, C): the decoder
+  upsamples to the next multiple of 16 and crops.
+* ``cifar``: Table 6, 32 x 32 images only (any C); CIFAR critic.
+* ``celeba``: Table 8, 64 x 64 images only (any C), LeakyReLU(0.2) encoder; CelebA critic.
 * ``pixelvae``: Section 6.3, 3-block ResNet encoder and 12-layer PixelCNN decoder conditioned
-  on z (Bernoulli likelihood); MNIST critic.
+  on z (Bernoulli likelihood); MNIST critic. Any (H, W, C).
 
 Builders take ``(image_shape, latent_dim, decoder_layers, **options)``; ``options`` are
 architecture-specific widths (e.g. ``filters`` of the PixelCNN) for reduced or test models.
@@ -19,8 +20,18 @@ from typing import NamedTuple
 
 import keras
 
-from tf_infomax.networks.celeba import CELEBA_CRITIC_UNITS, celeba_decoder, celeba_encoder
-from tf_infomax.networks.cifar import CIFAR_CRITIC_UNITS, cifar_decoder, cifar_encoder
+from tf_infomax.networks.celeba import (
+    CELEBA_CRITIC_UNITS,
+    CELEBA_DECODER_FILTERS,
+    celeba_decoder,
+    celeba_encoder,
+)
+from tf_infomax.networks.cifar import (
+    CIFAR_CRITIC_UNITS,
+    CIFAR_DECODER_FILTERS,
+    cifar_decoder,
+    cifar_encoder,
+)
 from tf_infomax.networks.conv import conv_decoder, conv_encoder
 from tf_infomax.networks.critic import MNIST_CRITIC_UNITS
 from tf_infomax.networks.fc import fc_decoder, fc_encoder
@@ -56,6 +67,7 @@ def _conv(image_shape, latent_dim, decoder_layers):
 def _cifar(image_shape, latent_dim, decoder_layers, *, encoder_filters=None, decoder_filters=None):
     """Table 6. ``encoder_filters``/``decoder_filters`` replace the widths (same depth)."""
     _no_decoder_layers("cifar", decoder_layers)
+    _square_only("cifar", image_shape, len(decoder_filters or (0, *CIFAR_DECODER_FILTERS)))
     enc = {} if encoder_filters is None else {"filters": encoder_filters}
     dec = {} if decoder_filters is None else _start_and_rest(decoder_filters)
     return Networks(
@@ -66,12 +78,25 @@ def _cifar(image_shape, latent_dim, decoder_layers, *, encoder_filters=None, dec
 def _celeba(image_shape, latent_dim, decoder_layers, *, encoder_filters=None, decoder_filters=None):
     """Table 8. ``encoder_filters``/``decoder_filters`` replace the widths (same depth)."""
     _no_decoder_layers("celeba", decoder_layers)
+    _square_only("celeba", image_shape, len(decoder_filters or (0, *CELEBA_DECODER_FILTERS)))
     enc = {} if encoder_filters is None else {"filters": encoder_filters}
     dec = {} if decoder_filters is None else _start_and_rest(decoder_filters)
     return Networks(
         celeba_encoder(image_shape, latent_dim, **enc),
         celeba_decoder(image_shape, latent_dim, **dec),
     )
+
+
+def _square_only(arch: str, image_shape, decoder_widths: int) -> None:
+    """The strided decoders double a 1 x 1 map once per width: one square size only."""
+    size = 2**decoder_widths
+    height, width = image_shape[:2]
+    if (height, width) != (size, size):
+        raise ValueError(
+            f"The '{arch}' architecture takes {size} x {size} images only (its decoder doubles "
+            f"a 1 x 1 map {decoder_widths} times); these are {height} x {width}. Resize them with "
+            f"--image-size {size} {size}, or use --arch fc or conv, which take any size."
+        )
 
 
 def _start_and_rest(filters) -> dict:

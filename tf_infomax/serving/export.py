@@ -257,6 +257,7 @@ def export_run(
     same version number; neither version is moved into place unless both are written.
     Returns the encoder's version directory.
     """
+    from tf_infomax import data
     from tf_infomax.runs import RunDir
 
     if decoder_base is not None and Path(decoder_base).resolve() == Path(base).resolve():
@@ -267,6 +268,11 @@ def export_run(
     run = RunDir(run_dir)
     config, model = run.config(), run.model()
     metadata = {"run_dir": str(run.path.resolve()), "train_config": config.flat()}
+    record = run.data_record()
+    if record:
+        options = data.SourceOptions(**config.data.source_options())
+        changed = data.warn_if_changed(record, options)
+        metadata["data"] = {**record, **({"warning": changed} if changed else {})}
     stages = {Path(base): (_stage_encoder, metadata)}
     _encoder_of(model)
     if decoder_base is not None:

@@ -1,0 +1,237 @@
+"""``dir:PATH``: a folder of PNG/JPEG/BMP/GIF images, decoded once with ``tf.io.decode_image``.
+
+Layout (as ``keras.utils.image_dataset_from_directory`` and ``tfds.folder_dataset.ImageFolder``
+read it): images directly in PATH (no labels), or in class subfolders ``PATH/<class>/...``
+(labels: the sorted class names' indices); with ``PATH/train/`` (and ``test/``,
+``validation/``), each is a split laid out the same way.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import os
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from tf_infomax.data import images as image_ops
+
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+SPLIT_FOLDERS = ("train", "validation", "test")
+SHOWN = 3  # example file names in a message
+
+
+@dataclasses.dataclass
+class Folder:
+    """The image files of a folder source, found without decoding anything.
+
+    Attributes:
+        root: the folder.
+        files: split -> list of (absolute path, class index or -1).
+        class_names: sorted class subfolder names, or None without class subfolders.
+        ignored: files that are not PNG/JPEG/BMP/GIF (by name), relative to ``root``.
+    """
+
+    root: str
+    files: dict[str, list[tuple[str, int]]]
+    class_names: list[str] | None
+    ignored: list[str]
+
+    @property
+    def num_files(self) -> int:
+        return sum(len(f) for f in self.files.values())
+
+    def relative(self, path: str) -> str:
+        return os.path.relpath(path, self.root)
+
+    def fingerprint(self) -> str:
+        """sha256 of the sorted (relative name, size, mtime) of every image file."""
+        digest = hashlib.sha256()
+        for path in sorted(p for files in self.files.values() for p, _ in files):
+            stat = os.stat(path)
+            digest.update(f"{self.relative(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return "sha256:" + digest.hexdigest()
+
+
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(EXTENSIONS)
+
+
+def _walk(folder: str) -> tuple[list[str], list[str]]:
+    """(image files, other files) under ``folder``, recursively, sorted."""
+    found, other = [], []
+    for parent, dirs, names in os.walk(folder):
+        dirs.sort()
+        for name in sorted(names):
+            (found if _is_image(name) else other).append(os.path.join(parent, name))
+    return found, other
+
+
+def scan(root: str) -> Folder:
+    """List the images of ``root`` (splits, classes) without decoding them.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a folder.
+        ValueError: no image in it, or images both beside and inside class subfolders.
+    """
+    if not os.path.isdir(root):
+        raise FileNotFoundError(
+            f"dir:{root}: no such folder. Give the folder of your images (dir:PATH)."
+        )
+    subdirs = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+    split_dirs = [s for s in SPLIT_FOLDERS if s in subdirs]
+    if "train" in split_dirs:
+        split_roots = {s: os.path.join(root, s) for s in split_dirs}
+    else:
+        split_roots = {"train": root}
+    per_split, ignored, classes = {}, [], set()
+    for split, folder in split_roots.items():
+        names = sorted(
+            e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith(".")
+        )
+        loose = sorted(os.path.join(folder, e.name) for e in os.scandir(folder) if e.is_file())
+        by_class = {}
+        for name in names:
+            found, other = _walk(os.path.join(folder, name))
+            ignored += other
+            if found:
+                by_class[name] = found
+        loose_images = [p for p in loose if _is_image(os.path.basename(p))]
+        ignored += [p for p in loose if not _is_image(os.path.basename(p))]
+        if by_class and loose_images:
+            raise ValueError(
+                f"dir:{root}: {folder} holds images both in class subfolders "
+                f"({', '.join(list(by_class)[:SHOWN])}) and beside them "
+                f"({', '.join(os.path.basename(p) for p in loose_images[:SHOWN])}); move the "
+                "loose ones into a class subfolder, or remove them."
+            )
+        per_split[split] = (by_class, loose_images)
+        classes |= set(by_class)
+    class_names = sorted(classes) or None
+    if class_names and any(loose for _, loose in per_split.values()):
+        split = next(s for s, (_, loose) in per_split.items() if loose)
+        raise ValueError(
+            f"dir:{root}: the {split} split has no class subfolders but the others do; give "
+            "every split the same class subfolders."
+        )
+    index = {name: i for i, name in enumerate(class_names or [])}
+    files = {}
+    for split, (by_class, loose) in per_split.items():
+        labelled = [(p, index[c]) for c, paths in by_class.items() for p in paths]
+        files[split] = labelled or [(p, -1) for p in loose]
+    folder = Folder(root, files, class_names, [os.path.relpath(p, root) for p in ignored])
+    if folder.num_files == 0:
+        shown = ", ".join(folder.ignored[:SHOWN])
+        other = f" (only {len(folder.ignored)} other files: {shown})" if folder.ignored else ""
+        raise ValueError(
+            f"dir:{root}: the folder holds no PNG, JPEG, BMP or GIF images{other}. Put the "
+            "images there, in one subfolder per class if they have labels."
+        )
+    return folder
+
+
+def _decoded(paths: Sequence[str], size: Sequence[int] | None, batch: int = 256):
+    """Yield (index, uint8 HWC image with 1 or 3 channels) of every decodable file, in order.
+
+    Decoding runs in parallel; a file that fails is dropped (``ignore_errors``) and so shows
+    as a missing index. Images travel in zero-padded batches with their shapes, then are cut
+    back to size: far faster than one Python step per file.
+    """
+
+    def decode(index, path):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+        image = image_ops.drop_alpha(image)
+        if size is not None:
+            image = image_ops.resize(image, size)
+        return index, image, tf.shape(image)
+
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), list(paths)))
+    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors()
+    ds = ds.padded_batch(batch, padded_shapes=([], [None, None, None], [3]))
+    for indices, images, shapes in ds.prefetch(2).as_numpy_iterator():
+        for index, image, (h, w, c) in zip(indices, images, shapes, strict=True):
+            yield int(index), image[:h, :w, :c]
+
+
+def decode(
+    folder: Folder,
+    *,
+    image_size: Sequence[int] | None = None,
+    channels: int | None = None,
+    skip_unreadable: bool = False,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict]:
+    """Decode every image once: split -> (uint8 (N, H, W, C), int64 labels), and notes.
+
+    Raises:
+        ValueError: a file that does not decode (unless ``skip_unreadable``), images of several
+            sizes without ``image_size``, or no readable image left.
+    """
+    root = folder.root
+    entries = [(split, path, label) for split, fs in folder.files.items() for path, label in fs]
+    decoded = dict(_decoded([path for _, path, _ in entries], image_size))
+    unreadable = [folder.relative(entries[i][1]) for i in range(len(entries)) if i not in decoded]
+    notes: dict = {}
+    if unreadable:
+        shown = ", ".join(unreadable[:SHOWN]) + (", ..." if len(unreadable) > SHOWN else "")
+        if not skip_unreadable:
+            raise ValueError(
+                f"dir:{root}: {len(unreadable)} of {len(entries)} files cannot be decoded as "
+                f"images (corrupt or not really PNG/JPEG/BMP/GIF): {shown}. Remove or replace "
+                "them, or pass --skip-unreadable to train without them."
+            )
+        warnings.warn(
+            f"dir:{root}: skipped {len(unreadable)} unreadable files ({shown}).", stacklevel=3
+        )
+        notes["skipped_unreadable"] = {"count": len(unreadable), "files": unreadable}
+    if not decoded:
+        raise ValueError(f"dir:{root}: none of the {len(entries)} image files can be decoded.")
+    sizes = collections.Counter(image.shape[:2] for image in decoded.values())
+    if len(sizes) > 1:
+        example = {}
+        for i, image in decoded.items():
+            example.setdefault(image.shape[:2], folder.relative(entries[i][1]))
+        listed = "; ".join(
+            f"{h}x{w} ({n} images, e.g. {example[(h, w)]})" for (h, w), n in sizes.most_common()
+        )
+        (h, w), _ = sizes.most_common(1)[0]
+        raise ValueError(
+            f"dir:{root}: the images have {len(sizes)} different sizes: {listed}. Pass "
+            f"--image-size H W to resize them all (e.g. --image-size {h} {w})."
+        )
+    have = collections.Counter(image.shape[2] for image in decoded.values())
+    target = channels or max(have)
+    if len(have) > 1 and channels is None:
+        warnings.warn(
+            f"dir:{root}: {have[1]} grey and {have[3]} RGB images; the grey ones were "
+            "converted to RGB (pass --channels 1 to convert the RGB ones to grey instead).",
+            stacklevel=3,
+        )
+    if set(have) != {target}:
+        notes["converted_to_channels"] = {"channels": target, "from": dict(sorted(have.items()))}
+    splits = {}
+    for split in folder.files:
+        rows = [i for i, (s, _, _) in enumerate(entries) if s == split and i in decoded]
+        if not rows:
+            continue
+        images = _stack_as([decoded[i] for i in rows], target)
+        labels = np.array([entries[i][2] for i in rows], np.int64)
+        splits[split] = (images, labels)
+    return splits, notes
+
+
+def _stack_as(images: list[np.ndarray], channels: int) -> np.ndarray:
+    """Stack HWC uint8 images, converting those of other channel counts in one call each."""
+    out = np.empty((len(images), *images[0].shape[:2], channels), np.uint8)
+    other = [i for i, image in enumerate(images) if image.shape[2] != channels]
+    for i, image in enumerate(images):
+        if image.shape[2] == channels:
+            out[i] = image
+    if other:
+        mismatched = tf.constant(np.stack([images[i] for i in other]))
+        converted = image_ops.to_channels(mismatched, channels)
+        out[other] = converted.numpy()
+    return out
