@@ -72,3 +72,12 @@ def test_degradation_measures():
     assert worst_drop([5, 4, 3]) is None  # too short to judge
     assert lowest_mi([-1.0, 2.0, 0.5, None]) == -float("inf")  # a diverged epoch counts
     assert lowest_mi([-1.0, 2.0, 0.5]) == 0.5  # the first epoch does not
+
+
+def test_noise_and_trend_measures():
+    from trainers.stability_report import epoch_noise, last_change
+
+    assert epoch_noise([9, 9, 9, 9, 9, 1, 2, 1, 2], after=5) == pytest.approx((4 / 3) ** 0.5)
+    assert epoch_noise([1, 2, 3, 4, 5, 6, 7, 8], after=5) == 0.0  # a steady trend is not noise
+    assert last_change([10, 9, 8, 7, 6, 5], epochs=5) == -5
+    assert last_change([1, 2], epochs=5) is None

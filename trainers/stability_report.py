@@ -9,6 +9,7 @@ the convergence study, the issue's targets are checked on the means over seeds.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 
 WARM_UP = 5  # epochs before degradation counts (the target's "after epoch 5")
@@ -31,6 +32,22 @@ def lowest_mi(mi) -> float | None:
     """The training critic's lowest per-epoch MI bound after the first epoch."""
     values = [-math.inf if v is None else v for v in (mi or [])[1:]]
     return min(values) if values else None
+
+
+def epoch_noise(values, after: int = WARM_UP) -> float | None:
+    """Standard deviation of the epoch-to-epoch changes after epoch ``after`` (nats): how
+    much a curve moves from one epoch to the next where it would otherwise be flat."""
+    values = _clean(values)[after:]
+    steps = [b - a for a, b in zip(values, values[1:], strict=False)]
+    if len(steps) < 2 or not all(math.isfinite(v) for v in steps):
+        return None
+    return statistics.stdev(steps)
+
+
+def last_change(values, epochs: int = 5) -> float | None:
+    """Change of a curve over its last ``epochs`` epochs (negative: still falling)."""
+    values = _clean(values)
+    return values[-1] - values[-1 - epochs] if len(values) > epochs else None
 
 
 def _val_neg_elbo(history: dict) -> list:
@@ -69,6 +86,8 @@ def run_columns(row: dict) -> dict:
         "diverged": (row.get("diverged") or {}).get("epoch"),
         "best val -ELBO": min(_clean(_val_neg_elbo(history)), default=None),
         "worst drop after ep. 5": worst_drop(_val_neg_elbo(history)),
+        "val -ELBO epoch noise (sd)": epoch_noise(_val_neg_elbo(history)),
+        "train -ELBO change, last 5 ep.": last_change(history.get("neg_elbo")),
         "lowest train MI (ep. >= 2)": lowest_mi(history.get("mi")),
         "final train rec.": _last(history, "reconstruction"),
         "final train KL": _last(history, "kl"),
@@ -137,8 +156,10 @@ def runs_section(rows: list[dict]) -> list[str]:
     return [
         "Columns: epochs trained; best epoch (lowest validation -ELBO, kept); epoch of "
         "divergence; worst drop = the largest validation -ELBO minus the best so far after "
-        "epoch 5 (nats); lowest per-epoch training MI bound after epoch 1; test metrics as in "
-        "fashion_mnist.md.",
+        "epoch 5 (nats); epoch noise = the standard deviation of the validation -ELBO's "
+        "epoch-to-epoch changes after epoch 5; the training -ELBO's change over the last 5 "
+        "epochs (negative: still improving); lowest per-epoch training MI bound after epoch 1; "
+        "test metrics as in fashion_mnist.md.",
         "",
         *runs_table(rows),
     ]
