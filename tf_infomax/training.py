@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tf_infomax import data
@@ -217,6 +218,18 @@ def check_config(config: TrainConfig) -> None:
             "--keep-best and --early-stopping-patience select epochs by the validation -ELBO: they "
             "need validation (drop --validation-limit 0)."
         )
+    board = config.tensorboard
+    if board.tensorboard_every < 1:
+        raise ValueError(f"--tensorboard-every must be >= 1 epoch, got {board.tensorboard_every}.")
+    if board.tensorboard_examples < 2:
+        raise ValueError(
+            f"--tensorboard-examples must be >= 2 (the critic's marginal pairs need two), got "
+            f"{board.tensorboard_examples}."
+        )
+    if board.projector_points < 0:
+        raise ValueError(
+            f"--projector-points must be >= 0 (0: no projector), got {board.projector_points}."
+        )
     if opt.early_stopping_patience is not None and opt.early_stopping_patience < 1:
         raise ValueError(
             f"--early-stopping-patience must be >= 1, got {opt.early_stopping_patience}."
@@ -301,6 +314,57 @@ def _resumed_history(run: RunDir) -> dict:
     return history
 
 
+def _held_out(config: TrainConfig, limit: int | None) -> tf.data.Dataset:
+    """The first ``limit`` examples of the validation split, in order, as evaluation reads them."""
+    from tf_infomax.metrics.evaluate import evaluation_data
+
+    validation_limit = config.data.validation_limit or None
+    limits = [n for n in (limit, validation_limit) if n]
+    return evaluation_data(
+        config,
+        config.data.validation_split,
+        batch_size=config.optimization.batch_size,
+        limit=min(limits) if limits else None,
+        seed=config.seed,
+    )
+
+
+def _tensorboard_callbacks(run: RunDir, config: TrainConfig) -> list[keras.callbacks.Callback]:
+    """Keras' scalar curves, and the pictures of ``tf_infomax.summaries`` unless switched off."""
+    callbacks = [keras.callbacks.TensorBoard(str(run.logs_dir))]
+    board = config.tensorboard
+    if board.tensorboard_images:
+        from tf_infomax.metrics.encodings import iterate_images
+        from tf_infomax.summaries import ImageSummaries
+
+        images, _ = next(iterate_images(_held_out(config, board.tensorboard_examples)))
+        callbacks.append(
+            ImageSummaries(
+                run.summaries_dir,
+                np.asarray(images),
+                every=board.tensorboard_every,
+                seed=config.seed,
+            )
+        )
+    return callbacks
+
+
+def _write_projector(run: RunDir, config: TrainConfig, model) -> None:
+    """The projector of the first ``projector_points`` validation codes (``logs/projector``)."""
+    points = config.tensorboard.projector_points
+    if points:
+        from tf_infomax.projector import write_model_projector
+
+        split = config.data.validation_split
+        write_model_projector(
+            model,
+            _held_out(config, points),
+            run.projector_dir,
+            points,
+            description=f"posterior means of the {split} split at the end of training",
+        )
+
+
 def train(
     config: TrainConfig,
     out_dir: str | Path,
@@ -373,7 +437,7 @@ def train(
             history_writer,
             # The backup outlives fit: it is removed only once model.keras is in place.
             _Backup(str(run.backup_dir), delete_checkpoint=False, double_checkpoint=True),
-            keras.callbacks.TensorBoard(str(run.logs_dir)),
+            *_tensorboard_callbacks(run, config),
             *(callbacks or []),
         ],
     )
@@ -394,6 +458,7 @@ def train(
     if opt.keep_best and run.best_weights_path.exists():
         model.load_weights(run.best_weights_path)
         history["best_epoch"] = _best_epoch(history)
+    _write_projector(run, config, model)
     history_writer.record_time()
     run.save_model(model)
     return model, history
