@@ -5,49 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from google.protobuf import text_format
-from tensorboard.plugins.projector import ProjectorConfig
 
 from tf_infomax.config import TrainConfig
 from tf_infomax.runs import RunDir
 from tf_infomax.summaries import CRITIC_TAGS, ImageSummaries
 from tf_infomax.training import train
 
-from conftest import IMAGE_SHAPE, LATENT, tiny_images, tiny_model
+from conftest import (
+    IMAGE_SHAPE,
+    LATENT,
+    decoded_shape,
+    projector_files,
+    read_events,
+    tiny_images,
+    tiny_model,
+)
 
 TINY = dict(
     dataset="sklearn_digits", limit=200, validation_limit=100, epochs=1, batch_size=50,
     latent_dim=4, decoder_layers=1, critic_units=(16, 8),
 )  # fmt: skip
-
-
-def read_events(folder) -> dict[str, list]:
-    """tag -> [(step, tensor)] of every event file in ``folder``."""
-    found: dict[str, list] = {}
-    for path in sorted(tf.io.gfile.glob(f"{folder}/events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for value in event.summary.value:
-                found.setdefault(value.tag, []).append(
-                    (event.step, tf.make_ndarray(value.tensor), value.metadata.plugin_data)
-                )
-    return found
-
-
-def decoded_shape(entry) -> tuple:
-    """(height, width, channels) of an image summary (its tensor holds w, h, PNG bytes)."""
-    _, tensor, plugin = entry
-    assert plugin.plugin_name == "images"
-    return tuple(tf.io.decode_png(tensor[2]).shape)
-
-
-def projector_files(folder) -> tuple[ProjectorConfig, np.ndarray, list[str]]:
-    config = text_format.Parse((folder / "projector_config.pbtxt").read_text(), ProjectorConfig())
-    (embedding,) = config.embeddings
-    for name in (embedding.tensor_path, embedding.metadata_path, embedding.sprite.image_path):
-        assert (folder / name).is_file(), name  # names files that exist, beside the config
-    codes = np.loadtxt(folder / embedding.tensor_path, delimiter="\t", ndmin=2)
-    metadata = (folder / embedding.metadata_path).read_text().splitlines()
-    return config, codes, metadata
 
 
 @pytest.fixture(scope="module")

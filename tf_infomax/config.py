@@ -381,7 +381,8 @@ def add_arguments(
         elif kind is dict:
             kwargs.update(action="append", metavar="KEY=VALUE")
         elif typing.get_origin(base) is tuple or typing.get_origin(kind) is tuple:
-            item = (typing.get_args(base) or (str,))[0]
+            tuple_type = base if typing.get_origin(base) is tuple else kind
+            item = (typing.get_args(tuple_type) or (str,))[0]
             kwargs.update(nargs="+", type=item)
         else:
             parse = {int: int, float: float, str: str}.get(base, str)
