@@ -127,3 +127,17 @@ def test_unlabelled_data_gets_no_tsne_but_a_note(tmp_path):
     assert results["figures"]["tsne"]["note"] == "skipped: the evaluation data has no labels"
     assert "tsne" not in results["figures"]["paths"] and not (tmp_path / "tsne.png").exists()
     assert (tmp_path / "samples.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"progress_interval": -1.0}, "progress_interval must be >= 0 seconds"),
+        ({"tsne_points": -1}, "tsne_points must be >= 0"),
+        ({"projector_points": -5}, "projector_points must be >= 0"),
+        ({"progress": "fancy"}, "progress must be one of"),
+    ],
+)
+def test_bad_evaluation_display_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        EvaluationConfig(**options)
