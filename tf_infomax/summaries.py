@@ -31,6 +31,14 @@ HISTOGRAM_TAGS = ("posterior_log_variance",)
 CRITIC_TAGS = ("critic_scores/joint", "critic_scores/marginal")
 NUM_PRIOR_SAMPLES = 16
 TRAVERSAL_UNITS = 5
+DESCRIPTIONS = {
+    "reconstructions": "Fixed held-out images (top) above E[x | z = E_q[z|x]] (bottom).",
+    "prior_samples": "E[x|z] for 16 fixed z ~ p(z).",
+    "latent_traversal": "The first image's code, one most active unit per row swept -4..4.",
+    "posterior_log_variance": "log Var q(z_d|x) of every unit over the fixed batch.",
+    "critic_scores/joint": "Critic scores t(x_i, z_i), z_i ~ q(z|x_i).",
+    "critic_scores/marginal": "Critic scores t(x_i, z_j) over a derangement j of the batch.",
+}
 
 
 def _decode_mean(model, z: np.ndarray, seed: int) -> np.ndarray:
@@ -134,9 +142,9 @@ class ImageSummaries(keras.callbacks.Callback):
         with self._writer.as_default(step=step):
             for tag, value in values.items():
                 if tag in IMAGE_TAGS:
-                    tf.summary.image(tag, value, max_outputs=1)
+                    tf.summary.image(tag, value, max_outputs=1, description=DESCRIPTIONS[tag])
                 else:
-                    tf.summary.histogram(tag, value)
+                    tf.summary.histogram(tag, value, description=DESCRIPTIONS[tag])
         self._writer.flush()
 
     def on_train_end(self, logs=None):
