@@ -120,3 +120,35 @@ def write_model_projector(
     """The projector of ``model``'s posterior means on the first ``max_points`` examples."""
     images, codes, labels = collect(model, dataset, max_points)
     return write_projector(out_dir, codes, images, labels, description=description)
+
+
+def held_out(config, limit: int | None) -> tf.data.Dataset:
+    """The first ``limit`` examples of a run's validation split (``config``: its
+    ``TrainConfig``), capped by a non-zero ``validation_limit``, in order, as evaluation
+    reads them."""
+    from tf_infomax.metrics.evaluate import evaluation_data
+
+    limits = [n for n in (limit, config.data.validation_limit) if n]
+    return evaluation_data(
+        config,
+        config.data.validation_split,
+        batch_size=config.optimization.batch_size,
+        limit=min(limits) if limits else None,
+        seed=config.seed,
+    )
+
+
+def write_run_projector(run, config, model) -> dict | None:
+    """At the end of training: the projector of the first ``projector_points`` validation codes
+    in ``run.projector_dir`` (None when ``projector_points`` is 0)."""
+    points = config.tensorboard.projector_points
+    if not points:
+        return None
+    split = config.data.validation_split
+    return write_model_projector(
+        model,
+        held_out(config, points),
+        run.projector_dir,
+        points,
+        description=f"posterior means of the {split} split at the end of training",
+    )

@@ -151,3 +151,21 @@ class ImageSummaries(keras.callbacks.Callback):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+def tensorboard_callbacks(run, config) -> list[keras.callbacks.Callback]:
+    """What ``train`` logs to a run's ``logs/``: Keras' scalar curves, and unless switched off
+    (``tensorboard_images``) the pictures of :class:`ImageSummaries` of the first
+    ``tensorboard_examples`` validation images."""
+    callbacks = [keras.callbacks.TensorBoard(str(run.logs_dir))]
+    board = config.tensorboard
+    if board.tensorboard_images:
+        from tf_infomax.metrics.encodings import iterate_images
+        from tf_infomax.projector import held_out
+
+        images, _ = next(iterate_images(held_out(config, board.tensorboard_examples)))
+        every, seed = board.tensorboard_every, config.seed
+        callbacks.append(
+            ImageSummaries(run.summaries_dir, np.asarray(images), every=every, seed=seed)
+        )
+    return callbacks

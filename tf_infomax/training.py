@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tf_infomax import data
@@ -33,6 +32,7 @@ from tf_infomax.models.divergence import StopOnDivergence, non_finite_loss
 from tf_infomax.models.infomax_vae import InfoMaxVAE
 from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
+from tf_infomax.projector import write_run_projector
 from tf_infomax.runs import (
     CONFIG_FILE,
     DIVERGED_FILE,
@@ -41,6 +41,7 @@ from tf_infomax.runs import (
     RunDir,
     write_json,
 )
+from tf_infomax.summaries import tensorboard_callbacks
 
 __all__ = [
     "CONFIG_FILE",
@@ -314,57 +315,6 @@ def _resumed_history(run: RunDir) -> dict:
     return history
 
 
-def _held_out(config: TrainConfig, limit: int | None) -> tf.data.Dataset:
-    """The first ``limit`` examples of the validation split, in order, as evaluation reads them."""
-    from tf_infomax.metrics.evaluate import evaluation_data
-
-    validation_limit = config.data.validation_limit or None
-    limits = [n for n in (limit, validation_limit) if n]
-    return evaluation_data(
-        config,
-        config.data.validation_split,
-        batch_size=config.optimization.batch_size,
-        limit=min(limits) if limits else None,
-        seed=config.seed,
-    )
-
-
-def _tensorboard_callbacks(run: RunDir, config: TrainConfig) -> list[keras.callbacks.Callback]:
-    """Keras' scalar curves, and the pictures of ``tf_infomax.summaries`` unless switched off."""
-    callbacks = [keras.callbacks.TensorBoard(str(run.logs_dir))]
-    board = config.tensorboard
-    if board.tensorboard_images:
-        from tf_infomax.metrics.encodings import iterate_images
-        from tf_infomax.summaries import ImageSummaries
-
-        images, _ = next(iterate_images(_held_out(config, board.tensorboard_examples)))
-        callbacks.append(
-            ImageSummaries(
-                run.summaries_dir,
-                np.asarray(images),
-                every=board.tensorboard_every,
-                seed=config.seed,
-            )
-        )
-    return callbacks
-
-
-def _write_projector(run: RunDir, config: TrainConfig, model) -> None:
-    """The projector of the first ``projector_points`` validation codes (``logs/projector``)."""
-    points = config.tensorboard.projector_points
-    if points:
-        from tf_infomax.projector import write_model_projector
-
-        split = config.data.validation_split
-        write_model_projector(
-            model,
-            _held_out(config, points),
-            run.projector_dir,
-            points,
-            description=f"posterior means of the {split} split at the end of training",
-        )
-
-
 def train(
     config: TrainConfig,
     out_dir: str | Path,
@@ -437,7 +387,7 @@ def train(
             history_writer,
             # The backup outlives fit: it is removed only once model.keras is in place.
             _Backup(str(run.backup_dir), delete_checkpoint=False, double_checkpoint=True),
-            *_tensorboard_callbacks(run, config),
+            *tensorboard_callbacks(run, config),
             *(callbacks or []),
         ],
     )
@@ -458,7 +408,7 @@ def train(
     if opt.keep_best and run.best_weights_path.exists():
         model.load_weights(run.best_weights_path)
         history["best_epoch"] = _best_epoch(history)
-    _write_projector(run, config, model)
+    write_run_projector(run, config, model)
     history_writer.record_time()
     run.save_model(model)
     return model, history
