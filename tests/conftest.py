@@ -11,6 +11,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from google.protobuf import text_format  # noqa: E402
+from tensorboard.plugins.projector import ProjectorConfig  # noqa: E402
 
 from tf_infomax.models import InfoMaxVAE, method_weights  # noqa: E402
 from tf_infomax.networks import MLPCritic, fc_decoder, fc_encoder  # noqa: E402
@@ -43,3 +46,34 @@ def tiny_images(n: int = 40, seed: int = 0) -> np.ndarray:
 @pytest.fixture
 def images():
     return tiny_images()
+
+
+# ------------------------------------------------------------------ TensorBoard files
+def read_events(folder) -> dict[str, list]:
+    """tag -> [(step, value as an array, plugin data)] of every event file in ``folder``."""
+    found: dict[str, list] = {}
+    for path in sorted(tf.io.gfile.glob(f"{folder}/events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                found.setdefault(value.tag, []).append(
+                    (event.step, tf.make_ndarray(value.tensor), value.metadata.plugin_data)
+                )
+    return found
+
+
+def decoded_shape(entry) -> tuple:
+    """(height, width, channels) of an image summary (its tensor holds w, h, PNG bytes)."""
+    _, tensor, plugin = entry
+    assert plugin.plugin_name == "images"
+    return tuple(tf.io.decode_png(tensor[2]).shape)
+
+
+def projector_files(folder) -> tuple[ProjectorConfig, np.ndarray, list[str]]:
+    """The projector config of ``folder``, its codes and metadata lines; checks its files exist."""
+    config = text_format.Parse((folder / "projector_config.pbtxt").read_text(), ProjectorConfig())
+    (embedding,) = config.embeddings
+    for name in (embedding.tensor_path, embedding.metadata_path, embedding.sprite.image_path):
+        assert (folder / name).is_file(), name  # names files that exist, beside the config
+    codes = np.loadtxt(folder / embedding.tensor_path, delimiter="\t", ndmin=2)
+    metadata = (folder / embedding.metadata_path).read_text().splitlines()
+    return config, codes, metadata

@@ -106,3 +106,8 @@ def test_a_damaged_config_json_names_the_file(tmp_path):
     (tmp_path / "config.json").write_text('{"model": "vae",\n')
     with pytest.raises(ValueError, match="config.json is damaged"):
         RunDir(tmp_path).config()
+
+
+def test_tuple_flags_of_the_evaluation_parse_their_item_type():
+    args = build_parser().parse_args(["evaluate", "DIR", "--probe-units", "8", "4"])
+    assert args.probe_units == [8, 4]  # ints, as the sklearn probe needs (not "8", "4")

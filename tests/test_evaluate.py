@@ -65,6 +65,7 @@ def test_all_metrics_and_figures_are_recorded_with_their_settings(trained, tmp_p
         "samples",
         "reconstructions",
         "traversals",
+        "tsne",
     }
     for path in map(Path, paths.values()):
         assert path.parent == tmp_path / "figures" and path.suffix == ".png"

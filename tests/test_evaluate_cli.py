@@ -43,6 +43,7 @@ def test_evaluate_writes_metrics_and_figures(run_dir, capsys):
         "reconstructions.png",
         "samples.png",
         "traversals.png",
+        "tsne.png",
     ]
     out = capsys.readouterr().out
     assert "wrote" in out and "metrics.json" in out

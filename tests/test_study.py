@@ -25,7 +25,7 @@ ROW_KEYS = {
 }
 
 
-def test_smoke_study_writes_rows_figures_and_report(tmp_path):
+def test_smoke_study_writes_rows_figures_and_report(tmp_path, capsys):
     results = tmp_path / "results" / "fashion_mnist.json"
     for experiment, runs in [
         ("fashion_mnist_tables", ["vae_d2_s0", "infomax-vae_d2_s0"]),
@@ -48,6 +48,12 @@ def test_smoke_study_writes_rows_figures_and_report(tmp_path):
         for figure in row["figure_files"]:
             assert (results.parent / figure).stat().st_size > 0
     assert len(rows[2]["figure_files"]) == 2  # Figure 2 panels of the 2-D run
+
+    # Off a terminal, plain lines: each evaluation stage, and the runs done with rate and ETA.
+    out = capsys.readouterr().out
+    assert "[2/11] active_units: done in" in out and "] log_likelihood: " in out
+    assert "[fashion_mnist_tables] study: 1/2 runs (50%)" in out and "ETA" in out
+    assert "[fashion_mnist_tables] study: 2 runs" in out and "done in" in out
 
     # Re-running skips finished work and keeps every row.
     args = ["reproduce", "fashion_mnist_2d", "--root", str(tmp_path / "fashion_mnist_2d")]

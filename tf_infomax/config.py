@@ -1,9 +1,9 @@
 """The run configuration: one typed tree, the single source of every training option.
 
-A :class:`TrainConfig` has three sections, :class:`ModelConfig`, :class:`DataConfig` and
-:class:`OptimizationConfig`, plus the run's ``seed``; evaluation settings are
-``tf_infomax.metrics.EvaluationConfig``. Every leaf option has one name, unique across the
-sections, used everywhere: the ``tf-infomax train`` flag (``--latent-dim``), the key of
+A :class:`TrainConfig` has four sections, :class:`ModelConfig`, :class:`DataConfig`,
+:class:`OptimizationConfig` and :class:`TensorBoardConfig`, plus the run's ``seed``; evaluation
+settings are ``tf_infomax.metrics.EvaluationConfig``. Every leaf option has one name, unique
+across the sections, used everywhere: the ``tf-infomax train`` flag (``--latent-dim``), the key of
 ``config.json`` and of results rows (``latent_dim``) and ``--set latent_dim=32``. The CLI flags
 are generated from the fields (:func:`add_arguments`), so an option is added in one place.
 
@@ -169,7 +169,28 @@ class OptimizationConfig:
     )
 
 
-SECTIONS = {"model": ModelConfig, "data": DataConfig, "optimization": OptimizationConfig}
+@dataclass
+class TensorBoardConfig:
+    """What training writes to TensorBoard (``logs/``) besides Keras' scalar curves."""
+
+    tensorboard_images: bool = option(
+        True,
+        "write reconstructions, prior samples, a latent traversal and histograms of the "
+        "posterior log-variances and critic scores to logs/summaries",
+    )
+    tensorboard_every: int = option(1, "epochs between those summaries")
+    tensorboard_examples: int = option(16, "validation images of their fixed batch")
+    projector_points: int = option(
+        2000, "held-out codes in the TensorBoard projector written at the end (0: none)"
+    )
+
+
+SECTIONS = {
+    "model": ModelConfig,
+    "data": DataConfig,
+    "optimization": OptimizationConfig,
+    "tensorboard": TensorBoardConfig,
+}
 # What a config.json that lacks an option meant when it was written: the behaviour of the
 # versions before the option existed, where that differs from today's default.
 LEGACY_DEFAULTS = {
@@ -186,6 +207,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optimization: OptimizationConfig = field(default_factory=OptimizationConfig)
+    tensorboard: TensorBoardConfig = field(default_factory=TensorBoardConfig)
     seed: int = option(0, "seed of initialisation, noise and data order")
     extra: dict = option({}, "free-form notes kept with the run")
 
@@ -439,6 +461,7 @@ __all__ = [
     "DataConfig",
     "ModelConfig",
     "OptimizationConfig",
+    "TensorBoardConfig",
     "TrainConfig",
     "add_arguments",
     "add_config_arguments",

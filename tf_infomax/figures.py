@@ -5,7 +5,8 @@
 * ``latent_codes.png``: posterior means coloured by class (Figure 2 f-j);
 * ``samples.png``: E[x|z] for z ~ p(z) (Figure 3);
 * ``reconstructions.png``: test images above E[x|z = E_q[z|x]];
-* ``traversals.png``: one code, one latent dimension per row swept over -4..4 (Figure 9).
+* ``traversals.png``: one code, one latent dimension per row swept over -4..4 (Figure 9);
+* ``tsne.png``: a t-SNE map (scikit-learn) of the posterior means, coloured by class.
 
 With an autoregressive decoder (PixelVAE), samples and traversals are exact draws from p(x|z).
 
@@ -85,6 +86,29 @@ def aggregate_posterior_figure(
     return _save(fig, path)
 
 
+def _class_scatter(fig, ax, points: np.ndarray, labels: np.ndarray | None) -> None:
+    """Scatter 2-D points, one tab10 colour per class below 10 classes, else a colour bar."""
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.7)
+        return
+    classes = np.asarray(labels)
+    few = classes.max() < 10  # one tab10 colour per class, as Figure 2 (f)
+    scatter = ax.scatter(
+        points[:, 0],
+        points[:, 1],
+        c=classes,
+        s=3,
+        alpha=0.7,
+        cmap="tab10" if few else "viridis",
+        vmin=-0.5 if few else None,
+        vmax=9.5 if few else None,
+    )
+    if few:
+        ax.legend(*scatter.legend_elements(), fontsize=6, markerscale=0.6, loc="best")
+    else:
+        fig.colorbar(scatter, ax=ax, label="class")
+
+
 def latent_codes_figure(
     mean: np.ndarray,
     labels: np.ndarray | None,
@@ -97,29 +121,51 @@ def latent_codes_figure(
     dims = list(dims)
     points = mean[:max_points][:, dims]
     fig, ax = plt.subplots(figsize=(4.5, 4))
-    if labels is None:
-        ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.7)
-    else:
-        classes = np.asarray(labels)[:max_points]
-        few = classes.max() < 10  # one tab10 colour per class, as Figure 2 (f)
-        scatter = ax.scatter(
-            points[:, 0],
-            points[:, 1],
-            c=classes,
-            s=3,
-            alpha=0.7,
-            cmap="tab10" if few else "viridis",
-            vmin=-0.5 if few else None,
-            vmax=9.5 if few else None,
-        )
-        if few:
-            ax.legend(*scatter.legend_elements(), fontsize=6, markerscale=0.6, loc="best")
-        else:
-            fig.colorbar(scatter, ax=ax, label="class")
+    _class_scatter(fig, ax, points, None if labels is None else np.asarray(labels)[:max_points])
     ax.set_xlabel(f"z{dims[0]}")
     ax.set_ylabel(f"z{dims[1]}")
     ax.set_title(f"Latent codes E_q[z|x]{_dims_label(dims, mean.shape[1])}", fontsize=9)
     return _save(fig, path)
+
+
+def tsne_figure(
+    mean: np.ndarray,
+    labels: np.ndarray,
+    path: str | Path,
+    *,
+    max_points: int,
+    seed: int = 0,
+) -> dict:
+    """A 2-D t-SNE map of the first ``max_points`` posterior means, coloured by label.
+
+    scikit-learn's ``TSNE`` (Barnes-Hut, PCA initialisation) with perplexity 30, or
+    (N - 1) / 3 for fewer than 91 points. Returns the settings, with ``path``.
+    """
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    count = min(int(max_points), len(mean))
+    if count < 4:
+        raise ValueError(f"t-SNE needs at least 4 codes, got {count}.")
+    perplexity = float(min(30.0, (count - 1) / 3))
+    embedding = TSNE(2, perplexity=perplexity, init="pca", random_state=seed)
+    with threadpool_limits(1):  # beside TensorFlow's thread pools one thread was faster
+        points = embedding.fit_transform(np.asarray(mean[:count], np.float64))
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    _class_scatter(fig, ax, points, np.asarray(labels)[:count])
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(
+        f"t-SNE of E_q[z|x] ({count} codes, {mean.shape[1]} dims, perplexity {perplexity:.3g})",
+        fontsize=9,
+    )
+    return {
+        "path": str(_save(fig, path)),
+        "num_points": count,
+        "perplexity": perplexity,
+        "kl_divergence": float(embedding.kl_divergence_),
+        "seed": seed,
+    }
 
 
 def _show(ax, image: np.ndarray) -> None:

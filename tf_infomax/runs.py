@@ -12,7 +12,10 @@ A run directory holds
   number of images, shape, classes, splits used, content fingerprint);
 * ``diverged.json``: where training stopped on a NaN/inf loss;
 * ``best.weights.h5``: with ``--keep-best``, the weights of the epoch of lowest val_loss;
-* ``logs/``: TensorBoard; ``metrics.json`` and ``figures/``: written by evaluation.
+* ``logs/``: TensorBoard: Keras' curves (``train/``, ``validation/``), the pictures and
+  histograms of ``tf_infomax.summaries`` (``summaries/``) and the embedding projector of the
+  held-out codes (``projector/``, ``tf_infomax.projector``);
+* ``metrics.json`` and ``figures/``: written by evaluation.
 
 Every file that marks work finished is written atomically (beside, fsync, rename), and the
 backup is removed only after the final files are in place, so a kill at any moment leaves
@@ -133,6 +136,8 @@ class RunDir:
     backup_dir = property(lambda self: self.path / BACKUP_DIR)
     logs_dir = property(lambda self: self.path / LOGS_DIR)
     figures_dir = property(lambda self: self.path / FIGURES_DIR)
+    summaries_dir = property(lambda self: self.path / LOGS_DIR / "summaries")
+    projector_dir = property(lambda self: self.path / LOGS_DIR / "projector")
 
     @property
     def is_run(self) -> bool:

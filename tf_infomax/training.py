@@ -33,6 +33,7 @@ from tf_infomax.models.divergence import StopOnDivergence, non_finite_loss
 from tf_infomax.models.infomax_vae import InfoMaxVAE
 from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
+from tf_infomax.projector import write_run_projector
 from tf_infomax.runs import (
     CONFIG_FILE,
     DIVERGED_FILE,
@@ -41,6 +42,7 @@ from tf_infomax.runs import (
     RunDir,
     write_json,
 )
+from tf_infomax.summaries import tensorboard_callbacks
 
 __all__ = [
     "CONFIG_FILE",
@@ -244,6 +246,18 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(
             "--keep-best and --early-stopping-patience select epochs by the validation -ELBO: they "
             "need validation (drop --validation-limit 0)."
+        )
+    board = config.tensorboard
+    if board.tensorboard_every < 1:
+        raise ValueError(f"--tensorboard-every must be >= 1 epoch, got {board.tensorboard_every}.")
+    if board.tensorboard_examples < 2:
+        raise ValueError(
+            f"--tensorboard-examples must be >= 2 (the critic's marginal pairs need two), got "
+            f"{board.tensorboard_examples}."
+        )
+    if board.projector_points < 0:
+        raise ValueError(
+            f"--projector-points must be >= 0 (0: no projector), got {board.projector_points}."
         )
     if opt.early_stopping_patience is not None and opt.early_stopping_patience < 1:
         raise ValueError(
@@ -474,7 +488,7 @@ def train(
             history_writer,
             # The backup outlives fit: it is removed only once model.keras is in place.
             _Backup(str(run.backup_dir), delete_checkpoint=False, double_checkpoint=True),
-            keras.callbacks.TensorBoard(str(run.logs_dir)),
+            *tensorboard_callbacks(run, config),
             *(callbacks or []),
         ],
     )
@@ -495,6 +509,7 @@ def train(
     if opt.keep_best and run.best_weights_path.exists():
         model.load_weights(run.best_weights_path)
         history["best_epoch"] = _best_epoch(history)
+    write_run_projector(run, config, model)
     history_writer.record_time()
     run.save_model(model)
     return model, history

@@ -132,6 +132,7 @@ def run_study(
     results: str | Path | None = None,
     only: list[str] | None = None,
     verbose: str | int = "auto",
+    reporter=None,
 ) -> list[dict]:
     """Train and evaluate every run of an experiment under ``root``; write rows to ``results``.
 
@@ -143,8 +144,11 @@ def run_study(
         results: JSON file of the rows, rewritten after every run; rows of other experiments
             and of this experiment's runs not redone now are kept.
         only: run names to run (default all).
+        reporter: progress display of the study (a line per run with the runs done, rate and
+            ETA) and of each evaluation's stages; default per ``evaluation.progress``.
     """
     from tf_infomax.metrics.evaluate import evaluate_run
+    from tf_infomax.progress import Progress, Reporter
 
     evaluation = evaluation or evaluation_for(experiment, smoke)
     module = experiment_module(experiment)
@@ -161,9 +165,19 @@ def run_study(
                 kept[row["run"]] = row
             elif row.get("experiment") != experiment:
                 others.append(row)
-    for name, config in configs.items():
-        if only and name not in only:
-            continue
+    reporter = reporter or Reporter(evaluation.progress, evaluation.progress_interval)
+    selected = [name for name in configs if not only or name in only]
+    # One plain line per run, also on a terminal: fit's and evaluate's bars print in between.
+    runs_done = Progress(
+        f"[{experiment}] study",
+        len(selected),
+        "run",
+        mode="none" if reporter.mode == "none" else "lines",
+        interval=0,
+        stream=reporter.stream,
+    )
+    for name in selected:
+        config = configs[name]
         run_dir = root / name
         run = RunDir(run_dir)
         started = time.perf_counter()
@@ -177,7 +191,7 @@ def run_study(
                 diverged = True
         if not diverged and not run.is_evaluated:
             print(f"[{experiment}] evaluating {name}", flush=True)
-            evaluate_run(run_dir, evaluation)
+            evaluate_run(run_dir, evaluation, reporter=reporter)
         kept[name] = {"experiment": experiment, **make_row(name, run_dir)}
         if not diverged and hasattr(module, "after_evaluation"):
             kept[name].update(module.after_evaluation(run, smoke))
@@ -190,4 +204,6 @@ def run_study(
             rows = others + [kept[n] for n in configs if n in kept]
             results_path.parent.mkdir(parents=True, exist_ok=True)
             write_json(results_path, rows)
+        runs_done.update(1)
+    runs_done.close()
     return [kept[n] for n in configs if n in kept]

@@ -67,8 +67,21 @@ def iterate_images(dataset: tf.data.Dataset, limit: int | None = None) -> Iterat
         yield images, labels
 
 
+def expected_examples(dataset: tf.data.Dataset, batch_size: int, limit: int | None) -> int | None:
+    """About how many examples ``dataset`` (batches of ``batch_size``) holds, capped by ``limit``,
+    for a progress bar; None if unknown."""
+    batches = int(dataset.cardinality())
+    if batches < 0:
+        return limit
+    return min(batches * batch_size, limit) if limit else batches * batch_size
+
+
 def encode_dataset(
-    encode_fn: EncodeFn | Any, dataset: tf.data.Dataset, limit: int | None = None
+    encode_fn: EncodeFn | Any,
+    dataset: tf.data.Dataset,
+    limit: int | None = None,
+    *,
+    progress: Any = None,
 ) -> Encodings:
     """Posterior means and log-variances (and labels) of every example of ``dataset``.
 
@@ -76,6 +89,7 @@ def encode_dataset(
         encode_fn: ``x -> (mean, log_var)``, or a model with ``.encode``.
         dataset: batches of images, or of (images, labels); negative labels mean unlabelled.
         limit: stop after this many examples.
+        progress: a ``tf_infomax.progress.Progress`` told of each batch's examples, or None.
     """
     encode = as_encode_fn(encode_fn)
     means, log_vars, labels = [], [], []
@@ -85,6 +99,8 @@ def encode_dataset(
         log_vars.append(np.asarray(log_var, np.float32))
         if batch_labels is not None:
             labels.append(np.asarray(batch_labels, np.int64).reshape(-1))
+        if progress is not None:
+            progress.update(int(images.shape[0]))
     if not means:
         raise ValueError("The dataset is empty: nothing to evaluate.")
     all_labels = np.concatenate(labels) if len(labels) == len(means) else None

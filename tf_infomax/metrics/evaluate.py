@@ -13,9 +13,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,14 +26,23 @@ import tensorflow as tf
 
 from tf_infomax.config import option
 from tf_infomax.metrics.active_units import DEFAULT_THRESHOLD, latent_variances, most_active_dims
-from tf_infomax.metrics.encodings import Encodings, as_encode_fn, encode_dataset, iterate_images
+from tf_infomax.metrics.encodings import (
+    Encodings,
+    as_encode_fn,
+    encode_dataset,
+    expected_examples,
+    iterate_images,
+)
 from tf_infomax.metrics.metric import EvalContext
 from tf_infomax.metrics.probes import TABLE7_UNITS
 from tf_infomax.metrics.registry import METRICS, REGISTRY
 from tf_infomax.networks.critic import MNIST_CRITIC_UNITS
+from tf_infomax.progress import DEFAULT_INTERVAL, MODES, Reporter, Stage
+from tf_infomax.projector import DEFAULT_POINTS
 from tf_infomax.runs import RunDir
 
 MAX_TRAVERSAL_DIMS = 10
+TSNE_POINTS = 2000  # codes in the t-SNE map (its cost grows as N log N)
 LIMITS = ("limit", "train_limit", "iw_limit")
 
 
@@ -61,7 +71,9 @@ class EvaluationConfig:
             critic (trained on training pairs, evaluated on the evaluation split).
         probe_units, probe_max_epochs: Table 7 MLP probe.
         metrics: which metrics to compute (``METRICS``).
-        figures: write the figures.
+        figures: write the figures; ``tsne_points`` caps the t-SNE map's codes (0: no map).
+        projector_points: codes in the TensorBoard projector of ``evaluate_run`` (0: none).
+        progress, progress_interval: display of each stage's progress (``tf_infomax.progress``).
     """
 
     split: str = option("test", "evaluation split")
@@ -84,12 +96,26 @@ class EvaluationConfig:
     probe_max_epochs: int = option(50, "max epochs of the MLP probe")
     metrics: tuple[str, ...] = option(METRICS, "metrics to compute", choices=METRICS)
     figures: bool = option(True, "write the figures")
+    tsne_points: int = option(TSNE_POINTS, "codes in the t-SNE figure (0: none)")
+    projector_points: int = option(
+        DEFAULT_POINTS, "codes in the TensorBoard projector, logs/projector (0: none)"
+    )
+    progress: str = option(
+        "auto",
+        "progress display: auto (a bar on a terminal, plain lines otherwise), bar, lines, none",
+        choices=MODES,
+    )
+    progress_interval: float = option(DEFAULT_INTERVAL, "seconds between plain progress lines")
 
     def __post_init__(self):
         unknown = sorted(set(self.metrics) - set(METRICS))
         if unknown:
             raise ValueError(f"Unknown metrics {unknown}; choose from {list(METRICS)}.")
         self.metrics = tuple(self.metrics)
+        for name in ("tsne_points", "projector_points"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (0: none), got {getattr(self, name)}.")
+        Reporter(self.progress, self.progress_interval)  # checks both
         for name in LIMITS:
             if getattr(self, name) == 0:  # 0 means all, as on the command line
                 setattr(self, name, None)
@@ -116,11 +142,18 @@ class EvaluationConfig:
         return dataclasses.asdict(self)
 
 
-def _timed(fn: Callable[[], dict]) -> dict:
-    started = time.perf_counter()
-    result = fn()
-    result["time_s"] = round(time.perf_counter() - started, 3)
-    return result
+class _Stages:
+    """Opens the numbered, timed stages of one evaluation and keeps their wall times."""
+
+    def __init__(self, reporter: Reporter, names: list[str]):
+        self.reporter, self.names, self.times = reporter, names, {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[Stage]:
+        number = self.names.index(name) + 1
+        with self.reporter.stage(f"[{number}/{len(self.names)}] {name}") as stage:
+            yield stage
+        self.times[name] = stage.seconds
 
 
 def _needs_train_data(config: EvaluationConfig) -> bool:
@@ -134,8 +167,13 @@ def evaluate_model(
     config: EvaluationConfig | None = None,
     *,
     figures_dir: str | Path | None = None,
+    projector_dir: str | Path | None = None,
+    reporter: Reporter | None = None,
 ) -> dict:
-    """Compute the configured metrics of ``model`` (an ``InfoMaxVAE``) and its figures.
+    """Compute the configured metrics of ``model`` (an ``InfoMaxVAE``), its figures and projector.
+
+    Each stage (encoding, every metric, figures, t-SNE, projector) shows its progress and records
+    its wall time: ``time_s`` in its entry, and all of them in ``evaluation.stage_times_s``.
 
     Args:
         model: has ``encode`` (posterior parameters) and ``decode`` (p(x|z)); the figures also
@@ -145,34 +183,92 @@ def evaluate_model(
             (required if those metrics are requested).
         config: evaluation settings (default ``EvaluationConfig()``).
         figures_dir: where to write the figures (none if None or ``config.figures`` is off).
+        projector_dir: where to write the TensorBoard projector of the first
+            ``config.projector_points`` codes (none if None or 0).
+        reporter: the progress display (default: per ``config.progress``).
 
     Returns:
-        {metric name: {"value": ..., settings..., "time_s": ...}, ..., "figures": {...}}.
+        {metric name: {"value": ..., settings..., "time_s": ...}, ..., "figures": {...},
+        "projector": {...}, "evaluation": {...}}.
     """
     config = config or EvaluationConfig()
     if _needs_train_data(config) and train_data is None:
         needing = [n for n in config.metrics if REGISTRY[n].needs_train_data]
         raise ValueError(f"{', '.join(needing)} need train_data.")
+    reporter = reporter or Reporter(config.progress, config.progress_interval)
+    draw = figures_dir is not None and config.figures
+    project = projector_dir is not None and config.projector_points > 0
+    names = ["encoding", *config.metrics]
+    names += ["figures", "tsne"] if draw else []
+    names += ["projector"] if project else []
+    stages = _Stages(reporter, names)
     encode = as_encode_fn(model)
     started = time.perf_counter()
-    codes = encode_dataset(encode, eval_data, config.limit)
-    encoding_time = time.perf_counter() - started
+    total = expected_examples(eval_data, config.batch_size, config.limit)
+    with stages("encoding") as stage, stage.progress(total) as progress:
+        codes = encode_dataset(encode, eval_data, config.limit, progress=progress)
     context = EvalContext(model, encode, codes, eval_data, train_data, config)
     results: dict[str, Any] = {}
     for name in config.metrics:
-        results[name] = _timed(lambda name=name: REGISTRY[name].entry(context))
-    if figures_dir is not None and config.figures:
-        results["figures"] = _timed(
-            lambda: _figures_entry(model, codes, eval_data, figures_dir, config)
-        )
+        with stages(name) as context.stage:
+            results[name] = REGISTRY[name].entry(context)
+        results[name]["time_s"] = stages.times[name]
+    if draw:
+        with stages("figures"):
+            figures = _figures_entry(model, codes, eval_data, figures_dir, config)
+        figures["time_s"] = stages.times["figures"]
+        with stages("tsne"):
+            figures["tsne"] = _tsne_entry(codes, figures_dir, config)
+        figures["tsne"]["time_s"] = stages.times["tsne"]
+        if "path" in figures["tsne"]:
+            figures.setdefault("paths", {})["tsne"] = figures["tsne"].pop("path")
+        results["figures"] = figures
+    if project:
+        with stages("projector"):
+            results["projector"] = _projector_entry(codes, eval_data, projector_dir, config)
+        results["projector"]["time_s"] = stages.times["projector"]
     results["evaluation"] = {
         "config": config.to_dict(),
         "num_examples": codes.num_examples,
         "latent_dim": codes.latent_dim,
-        "encoding_time_s": round(encoding_time, 3),
+        "encoding_time_s": stages.times["encoding"],
+        "stage_times_s": stages.times,
         "time_s": round(time.perf_counter() - started, 3),
     }
     return results
+
+
+def _tsne_entry(codes: Encodings, out_dir, config: EvaluationConfig) -> dict:
+    from tf_infomax.figures import tsne_figure
+
+    if codes.labels is None:
+        return {"note": "skipped: the evaluation data has no labels"}
+    if not config.tsne_points:
+        return {"note": "skipped: tsne_points is 0"}
+    if min(config.tsne_points, codes.num_examples) < 4:
+        return {"note": "skipped: t-SNE needs at least 4 codes"}
+    return tsne_figure(
+        codes.mean,
+        codes.labels,
+        Path(out_dir) / "tsne.png",
+        max_points=config.tsne_points,
+        seed=config.seed,
+    )
+
+
+def _projector_entry(codes: Encodings, eval_data, out_dir, config: EvaluationConfig) -> dict:
+    from tf_infomax.projector import write_projector
+
+    count = min(config.projector_points, codes.num_examples)
+    images = np.concatenate([np.asarray(x) for x, _ in iterate_images(eval_data, count)])
+    return write_projector(
+        out_dir,
+        codes.mean[:count],
+        images,
+        None if codes.labels is None else codes.labels[:count],
+        description=f"posterior means of the first {count} examples of the {config.split} "
+        "split (tf-infomax evaluate)",
+    )
 
 
 def _figures_entry(model, codes: Encodings, eval_data, out_dir, config) -> dict:
@@ -289,15 +385,17 @@ def evaluate_run(
     config: EvaluationConfig | None = None,
     *,
     write: bool = True,
+    reporter: Reporter | None = None,
 ) -> dict:
     """Evaluate the model of a ``tf-infomax train`` run directory on its dataset.
 
     Loads ``model.keras`` and ``config.json`` (dataset, binarization, data directory), reads
     the splits with ``evaluation_data``, computes the metrics, and with ``write`` merges them into
     ``run_dir/metrics.json`` (metrics computed now replace earlier values) and writes the
-    figures to ``run_dir/figures/``.
+    figures to ``run_dir/figures/`` and the TensorBoard projector to ``run_dir/logs/projector/``.
     """
     config = config or EvaluationConfig()
+    started = time.perf_counter()
     run = RunDir(run_dir)
     train_config = run.config()
     model = run.model()
@@ -321,18 +419,24 @@ def evaluate_run(
 
     eval_data = load(config.split, config.limit)
     train_data = load(config.train_split, config.train_limit) if _needs_train_data(config) else None
+    load_time = round(time.perf_counter() - started, 3)
     results = evaluate_model(
         model,
         eval_data,
         train_data,
         config,
         figures_dir=run.figures_dir if write else None,
+        projector_dir=run.projector_dir if write else None,
+        reporter=reporter,
     )
     if "paths" in results.get("figures", {}):
         paths = results["figures"]["paths"]
         results["figures"]["paths"] = {
             k: str(Path(v).relative_to(run.path)) for k, v in paths.items()
         }
+    if "projector" in results:
+        results["projector"]["dir"] = str(run.projector_dir.relative_to(run.path))
+    results["evaluation"]["load_time_s"] = load_time
     results["evaluation"].update(
         run_dir=str(run.path),
         model=train_config.model.method,

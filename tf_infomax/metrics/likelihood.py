@@ -82,6 +82,7 @@ def importance_weighted_log_likelihood(
     limit: int | None = None,
     seed: int = 0,
     max_pairs: int = DEFAULT_MAX_PAIRS,
+    progress: Any = None,
 ) -> LogLikelihood:
     """IWAE estimate of log p(x) (nats) for each example of ``dataset``.
 
@@ -94,6 +95,8 @@ def importance_weighted_log_likelihood(
         seed: seed of the (stateless) samples, drawn per batch and chunk (the same seed,
             batches and ``max_pairs`` give the same estimate).
         max_pairs: bound on samples x batch decoded at once (memory).
+        progress: a ``tf_infomax.progress.Progress`` in examples, told after each chunk of
+            samples (a fraction of a batch), or None.
     """
     if num_samples < 1:
         raise ValueError(f"num_samples (K) must be >= 1, got {num_samples}.")
@@ -119,6 +122,8 @@ def importance_weighted_log_likelihood(
             lw = log_weights(x, mean, log_var, noise)
             running = tf.reduce_logsumexp(tf.stack([running, tf.reduce_logsumexp(lw, 0)]), 0)
             weight_sum += tf.reduce_sum(lw, 0)
+            if progress is not None:
+                progress.update(batch * size / num_samples)
         per_example.append((running - math.log(num_samples)).numpy())
         elbo.append((weight_sum / num_samples).numpy())
     if not per_example:
@@ -137,15 +142,18 @@ def importance_weighted_log_likelihood(
 def _entry(context: EvalContext) -> dict:
     config, model = context.config, context.model
     limit = min(filter(None, (config.limit, config.iw_limit)), default=None)
-    estimate = importance_weighted_log_likelihood(
-        context.encode,
-        decoder_log_prob(model),
-        context.eval_data,
-        num_samples=config.iw_samples,
-        limit=limit,
-        seed=config.seed,
-        max_pairs=config.iw_max_pairs,
-    )
+    total = min(limit or context.codes.num_examples, context.codes.num_examples)
+    with context.progress(total, "example") as progress:
+        estimate = importance_weighted_log_likelihood(
+            context.encode,
+            decoder_log_prob(model),
+            context.eval_data,
+            num_samples=config.iw_samples,
+            limit=limit,
+            seed=config.seed,
+            max_pairs=config.iw_max_pairs,
+            progress=progress,
+        )
     return {
         "value": estimate.mean,
         "stderr": estimate.stderr,

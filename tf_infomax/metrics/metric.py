@@ -24,6 +24,8 @@ class EvalContext:
         eval_data: batches of the evaluation split, in order.
         train_data: batches of the training split (for metrics that need it), or None.
         config: the ``EvaluationConfig``.
+        stage: the ``tf_infomax.progress.Stage`` of the metric being computed (its progress
+            display and timer), or None for no display.
     """
 
     model: Any
@@ -33,6 +35,7 @@ class EvalContext:
     train_data: Any
     config: Any
     _cache: dict = field(default_factory=dict)
+    stage: Any = None
 
     @property
     def common(self) -> dict:
@@ -42,6 +45,13 @@ class EvalContext:
             "num_examples": self.codes.num_examples,
             "seed": self.config.seed,
         }
+
+    def progress(self, total: float | None = None, unit: str = "example", what: str | None = None):
+        """A ``Progress`` of the current stage's work (silent without a stage); use ``with``."""
+        from tf_infomax.progress import QUIET
+
+        stage = self.stage or QUIET.stage("")
+        return stage.progress(total, unit, what)
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per evaluation (shared by metrics of one computation)."""

@@ -69,6 +69,7 @@ def estimate_mutual_information(
     learning_rate: float = 1e-4,
     eval_limit: int | None = None,
     seed: int = 0,
+    progress: Any = None,
 ) -> CriticEstimate:
     """Train a fresh critic on ``train_data`` pairs; return its bound on ``eval_data`` pairs.
 
@@ -84,6 +85,7 @@ def estimate_mutual_information(
         eval_limit: use the first ``eval_limit`` held-out examples.
         seed: seeds the critic's initialisation (via ``keras.utils.set_random_seed``), the
             z samples and the permutations.
+        progress: a ``tf_infomax.progress.Progress`` told of each critic step, or None.
     """
     if bound not in MI_BOUNDS:
         raise ValueError(f"Unknown MI bound {bound!r}; choose one of {list(MI_BOUNDS)}.")
@@ -149,6 +151,8 @@ def estimate_mutual_information(
         if x.shape[0] < 2:
             raise ValueError("Critic training batches need >= 2 examples to permute z.")
         train_values.append(float(train_step(x, tf.constant(len(train_values), tf.int64))))
+        if progress is not None:
+            progress.update(1)
 
     joints, marginals, batch_bounds, sizes = [], [], [], []
     for index, (x, _) in enumerate(iterate_images(eval_data, eval_limit)):
@@ -186,17 +190,19 @@ def _critic_batches(dataset: tf.data.Dataset, config) -> tf.data.Dataset:
 
 def _entry(context: EvalContext) -> dict:
     config = context.config
-    estimate = estimate_mutual_information(
-        context.encode,
-        _critic_batches(context.train_data, config),
-        context.eval_data,
-        bound=config.mi_bound,
-        steps=config.mi_steps,
-        hidden_units=config.mi_critic_units,
-        learning_rate=config.mi_learning_rate,
-        eval_limit=config.limit,
-        seed=config.seed,
-    )
+    with context.progress(config.mi_steps, "step") as progress:
+        estimate = estimate_mutual_information(
+            context.encode,
+            _critic_batches(context.train_data, config),
+            context.eval_data,
+            bound=config.mi_bound,
+            steps=config.mi_steps,
+            hidden_units=config.mi_critic_units,
+            learning_rate=config.mi_learning_rate,
+            eval_limit=config.limit,
+            seed=config.seed,
+            progress=progress,
+        )
     return {
         "value": estimate.mi,
         "bound": estimate.bound,

@@ -108,17 +108,29 @@ def mlp_probe(
 
 
 def _entry(context: EvalContext) -> dict:
-    from tf_infomax.metrics.encodings import encode_dataset
+    from tf_infomax.metrics.encodings import encode_dataset, expected_examples
 
     config, codes = context.config, context.codes
-    train_codes = encode_dataset(context.encode, context.train_data, config.train_limit)
+    total = expected_examples(context.train_data, config.batch_size, config.train_limit)
+    with context.progress(total, "example", "training codes") as progress:
+        started = time.perf_counter()
+        train_codes = encode_dataset(
+            context.encode, context.train_data, config.train_limit, progress=progress
+        )
+        encoding_time = round(time.perf_counter() - started, 3)
     if train_codes.labels is None:
         return {"value": None, "note": "skipped: the training data has no labels"}
     args = (train_codes.mean, train_codes.labels, codes.mean, codes.labels)
-    linear = linear_probe(*args, seed=config.seed)
-    mlp = mlp_probe(
-        *args, hidden_units=config.probe_units, max_epochs=config.probe_max_epochs, seed=config.seed
-    )
+    with context.progress(2, "probe", "linear, mlp") as progress:
+        linear = linear_probe(*args, seed=config.seed)
+        progress.update(1)
+        mlp = mlp_probe(
+            *args,
+            hidden_units=config.probe_units,
+            max_epochs=config.probe_max_epochs,
+            seed=config.seed,
+        )
+        progress.update(1)
     return {
         "value": {"linear": linear.accuracy, "mlp": mlp.accuracy},
         "linear": {**linear._asdict(), "model": "logistic regression (L2, C=1)"},
@@ -130,6 +142,7 @@ def _entry(context: EvalContext) -> dict:
         "features": "posterior means, standardised with training statistics",
         "train_split": config.train_split,
         "num_train": train_codes.num_examples,
+        "encoding_time_s": encoding_time,
         **context.common,
     }
 

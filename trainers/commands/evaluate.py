@@ -33,4 +33,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.run_dir}/{METRICS_FILE} in {results['evaluation']['time_s']:.1f} s")
     if "figures" in results and "paths" in results["figures"]:
         print(f"figures in {args.run_dir}/figures/")
+    if "projector" in results:
+        logs = f"{args.run_dir}/logs"
+        print(f"projector in {logs}/projector/ (tensorboard --logdir {logs})")
     return 0
