@@ -125,13 +125,14 @@ def write_model_projector(
 def held_out(config, limit: int | None) -> tf.data.Dataset:
     """The first ``limit`` examples of a run's validation split (``config``: its
     ``TrainConfig``), capped by a non-zero ``validation_limit``, in order, as evaluation
-    reads them."""
+    reads them; the training split's when validation is off (``validation_limit`` 0)."""
     from tf_infomax.metrics.evaluate import evaluation_data
 
     limits = [n for n in (limit, config.data.validation_limit) if n]
+    validated = config.data.validation_limit != 0  # else the first training examples
     return evaluation_data(
         config,
-        config.data.validation_split,
+        config.data.validation_split if validated else config.data.train_split,
         batch_size=config.optimization.batch_size,
         limit=min(limits) if limits else None,
         seed=config.seed,

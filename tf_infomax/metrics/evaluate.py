@@ -348,8 +348,9 @@ def evaluation_data(
 def resolve_split(train_config: Any, split: str, dataset: str | None = None) -> dict:
     """``data.load`` arguments of an evaluation split of a run.
 
-    With a held-out fraction, ``validation`` is the held-out part and the run's training split
-    the rest; ``test`` on a source that has none also means the held-out part.
+    With a held-out fraction, ``validation`` (or the fraction itself, e.g. ``"0.1"``) is the
+    held-out part and the run's training split the rest; ``test`` on a source that has none
+    also means the held-out part.
     """
     from tf_infomax import data
     from tf_infomax.training import run_splits
@@ -357,7 +358,8 @@ def resolve_split(train_config: Any, split: str, dataset: str | None = None) -> 
     if data.holdout_fraction(train_config.data.validation_split) is None:
         return {"split": split}
     parts = run_splits(train_config)
-    if split == "validation" or (split == "test" and not _has_split(train_config, "test", dataset)):
+    held = ("validation", train_config.data.validation_split)  # the fraction names it too
+    if split in held or (split == "test" and not _has_split(train_config, "test", dataset)):
         return parts["validation"]
     if split == train_config.data.train_split:
         return parts["train"]
