@@ -65,6 +65,18 @@ def _decoder_shapes(decoder, latent_dim: int, image_shape: tuple) -> tuple[tuple
     return z_shape[1:], tuple(decoder.compute_output_shape(z_shape, (None, *image_shape))[1:])
 
 
+def _needs_rank1_logs() -> bool:
+    """Whether fit reduces logs across workers, where scalars fail (tensorflow/tensorflow#72388).
+
+    Keras reduces a multi-worker run's logs with ``strategy.reduce("MEAN", v, axis=0)``, which
+    needs a rank >= 1 value; shape (1,) logs reduce to the scalar the callbacks see.
+    """
+    strategy = tf.distribute.get_strategy()
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
+        strategy.extended._in_multi_worker_mode()
+    )
+
+
 def _replica_position() -> tuple[tf.Tensor | int, int]:
     """(replica id, number of replicas) of the current replica context."""
     context = tf.distribute.get_replica_context()
@@ -198,7 +210,9 @@ class InfoMaxVAE(keras.Model):
         return self._posterior_params(self.encoder(x, training=training))
 
     def _posterior_params(self, encoder_output) -> PosteriorParams:
-        mean, log_var = tf.split(encoder_output, 2, axis=-1)
+        """Mean and log-variance in float32 under any dtype policy (mixed precision computes
+        the encoder in 16 bits): the KL and exp(log_var / 2) of the objective use them."""
+        mean, log_var = tf.split(tf.cast(encoder_output, tf.float32), 2, axis=-1)
         if self.min_log_var is not None:
             log_var = tf.maximum(log_var, self.min_log_var)
         return PosteriorParams(mean, log_var)
@@ -208,14 +222,15 @@ class InfoMaxVAE(keras.Model):
         return distributions.posterior(*self.encode(x, training=training))
 
     def _decoder_params(self, z, x=None, training: bool = False):
+        """The likelihood's parameters, in float32 under any dtype policy."""
         if not self.decoder_conditions_on_x:
-            return self.decoder(z, training=training)
+            return tf.cast(self.decoder(z, training=training), tf.float32)
         if x is None:
             raise ValueError(
                 "This decoder is autoregressive: decode(z, x) needs the images x (teacher "
                 "forcing); use sample() to generate."
             )
-        return self.decoder(z, x, training=training)
+        return tf.cast(self.decoder(z, x, training=training), tf.float32)
 
     def decode(self, z, x=None, training: bool = False):
         """p(x|z) as a TFP distribution; an autoregressive decoder also needs ``x``."""
@@ -273,7 +288,7 @@ class InfoMaxVAE(keras.Model):
         return self._forward(x, training, noise).terms
 
     def _forward(self, x, training: bool = False, noise: Noise | None = None) -> Forward:
-        encoder_output = self.encoder(x, training=training)
+        encoder_output = tf.cast(self.encoder(x, training=training), tf.float32)
         mean, log_var = self._posterior_params(encoder_output)
         if noise is None:
             noise = self.draw_noise(tf.shape(mean)[0])
@@ -290,11 +305,13 @@ class InfoMaxVAE(keras.Model):
         mi = critic_objective = zero
         scores = None
         if self.critic is not None:
+            # Scores in float32 under any dtype policy: the bounds take their exp.
             if self.estimator.uses_score_matrix:
-                scores = self.critic.score_matrix(x, z)
+                scores = tf.cast(self.critic.score_matrix(x, z), tf.float32)
                 estimate = self.estimator.fn(scores)
             else:
                 scores = self.critic.joint_and_marginal(x, z, noise.permutation)
+                scores = tuple(tf.cast(s, tf.float32) for s in scores)
                 estimate = self.estimator.fn(*scores)
             mi, critic_objective = estimate
             loss -= self.alpha * critic_objective
@@ -402,6 +419,8 @@ class InfoMaxVAE(keras.Model):
             self._diagnostics[name].update_state(value)
         logs = {name: tracker.result() for name, tracker in self._trackers.items()}
         logs.update({name: self._diagnostics[name].result() for name in diagnostics})
+        if _needs_rank1_logs():
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs
 
     def _gradients(self, x, noise, replicas):
@@ -410,9 +429,12 @@ class InfoMaxVAE(keras.Model):
         with tf.GradientTape(persistent=self.critic is not None or self.diagnostics) as tape:
             forward = self._forward(x, training=True, noise=noise)
             terms = forward.terms
-            # Scaled inside the tape: apply_gradients sums over replicas.
-            vae_loss = terms.loss / replicas
+            # Scaled inside the tape: apply_gradients sums over replicas. scale_loss: each
+            # optimizer's own loss scale under float16 (LossScaleOptimizer; else the identity).
+            vae_loss = self.optimizer.scale_loss(terms.loss / replicas)
             critic_loss = -terms.critic_objective / replicas
+            if self.critic is not None:
+                critic_loss = self.critic_optimizer.scale_loss(critic_loss)
             if mi_clipped:  # the MI term's gradient is clipped on its own
                 mi_loss = -self.alpha * terms.critic_objective / replicas
                 elbo_loss = vae_loss - mi_loss
