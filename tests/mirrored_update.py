@@ -1,8 +1,9 @@
 """Run in a fresh process: one SGD step of a model on 2 logical CPUs vs on one device.
 
 Prints a JSON line {"max_abs_diff": ..., "max_abs_update": ..., ...} for tests/test_distributed.py.
-Usage: python tests/mirrored_update.py METHOD [--jit] [--adam]
-  --jit: XLA per-replica gradients; --adam: two steps of the default FusedAdam instead of SGD.
+Usage: python tests/mirrored_update.py METHOD [--jit] [--adam] [--replica-pairs]
+  --jit: XLA per-replica gradients; --adam: two steps of the default FusedAdam instead of SGD;
+  --replica-pairs: marginal_scope="replica" (partners from each replica's own batch).
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from tf_infomax.optimizers import FusedAdam  # noqa: E402
 from conftest import tiny_images, tiny_model  # noqa: E402
 
 
-def one_step(strategy, method, images, initial, jit_compile="auto", adam=False):
+def one_step(strategy, method, images, initial, jit_compile="auto", adam=False, scope="global"):
     optimizer = (lambda: FusedAdam(0.01)) if adam else (lambda: keras.optimizers.SGD(0.1))
     with strategy.scope():
         model = tiny_model(method, track_mi=True)
+        model.marginal_scope = scope
         model.set_weights(initial)
         model.compile(optimizer=optimizer(), critic_optimizer=optimizer(), jit_compile=jit_compile)
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
@@ -38,13 +40,13 @@ def one_step(strategy, method, images, initial, jit_compile="auto", adam=False):
     return model, logs
 
 
-def main(method: str, jit_compile: bool, adam: bool) -> None:
+def main(method: str, jit_compile: bool, adam: bool, scope: str = "global") -> None:
     images = tiny_images(16 if adam else 8)
     initial = tiny_model(method, track_mi=True).get_weights()
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     one_device = tf.distribute.OneDeviceStrategy("/cpu:0")
     single, single_logs = one_step(one_device, method, images, initial, adam=adam)
-    multi, multi_logs = one_step(mirrored, method, images, initial, jit_compile, adam)
+    multi, multi_logs = one_step(mirrored, method, images, initial, jit_compile, adam, scope)
 
     def vae_weights(model):
         critic = {id(v) for v in model.critic.weights} if model.critic is not None else set()
@@ -67,6 +69,7 @@ def main(method: str, jit_compile: bool, adam: bool) -> None:
                 "critic_max_abs_update": max_diff(
                     critic_weights(multi), critic_weights(initial_model)
                 ),
+                "critic_max_abs_diff": max_diff(critic_weights(single), critic_weights(multi)),
                 # The replicas' copies of each variable must stay equal.
                 "replica_max_abs_diff": max(
                     float(np.max(np.abs(v.value.values[0] - v.value.values[1])))
@@ -81,4 +84,6 @@ def main(method: str, jit_compile: bool, adam: bool) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], jit_compile="--jit" in sys.argv[2:], adam="--adam" in sys.argv[2:])
+    flags = sys.argv[2:]
+    scope = "replica" if "--replica-pairs" in flags else "global"
+    main(sys.argv[1], jit_compile="--jit" in flags, adam="--adam" in flags, scope=scope)

@@ -106,6 +106,12 @@ class ModelConfig:
         "partners of the critic's marginal pairs (permutation: before 0.2, has fixed points)",
         choices=("derangement", "permutation"),
     )
+    marginal_scope: str = option(
+        "global",
+        "where marginal partners come from under several replicas: the global batch "
+        "(all-gathered z, as on one device) or each replica's own (older runs)",
+        choices=("global", "replica"),
+    )
 
 
 @dataclass
@@ -172,8 +178,8 @@ class DistributionConfig:
     )
     devices: str | None = option(
         None,
-        "devices of the replicas, comma-separated (gpu:0,gpu:1), or cpu:N for N logical CPU "
-        "devices; none: all visible GPUs, else the CPU (hide GPUs with CUDA_VISIBLE_DEVICES)",
+        "devices of the replicas, comma-separated (gpu:0,gpu:1; cpu:0,cpu:1 makes logical CPU "
+        "devices); none: all visible GPUs, else the CPU (hide GPUs with CUDA_VISIBLE_DEVICES)",
     )
     dtype_policy: str = option(
         "float32",
@@ -197,6 +203,7 @@ LEGACY_DEFAULTS = {
     "marginal_pairs": "permutation",
     "critic_score_bound": 20.0,
     "min_log_var": -10.0,
+    "marginal_scope": "replica",
 }
 
 

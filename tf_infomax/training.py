@@ -28,7 +28,7 @@ from tf_infomax.config import (
     TrainConfig,
 )
 from tf_infomax.distributed import make_strategy, worker_role
-from tf_infomax.distributed.join import join_run
+from tf_infomax.distributed.join import agree_to_start, share_run
 from tf_infomax.distributed.strategy import describe
 from tf_infomax.distributed.workers import remove_scratch
 from tf_infomax.errors import TrainingDivergedError  # re-exported: its old home
@@ -357,7 +357,12 @@ def train(
     role = worker_role(strategy)
     check_replicas(config, strategy.num_replicas_in_sync)
     run = RunDir(out_dir)
-    resume = check_out_dir(run, config, overwrite) if role.task_type is None else None
+    if role.task_type is None:
+        resume = check_out_dir(run, config, overwrite)
+    else:  # multi-worker: all agree before the first collective of building the model
+        resume = agree_to_start(
+            strategy, role, run, config, lambda r: check_out_dir(r, config, overwrite)
+        )
     keras.utils.set_random_seed(config.seed)
     data_config, opt = config.data, config.optimization
     spec = data.dataset_info(data_config.dataset)
@@ -395,18 +400,18 @@ def train(
         model = make_model(config, spec.image_shape, steps if steps > 0 else None)
     replica_batch = opt.batch_size // strategy.num_replicas_in_sync
     check_batch_size(replica_batch, needs_pairs=model.critic is not None)
-    if resume is None:  # multi-worker: the workers agree, then only the chief writes
-        run, resume = join_run(
+    if role.task_type is None:
+        _start(run, config, overwrite)  # every check passed: the first write
+    else:  # the chief writes, the others train into copies of its files
+        run, resume = share_run(
             strategy,
             role,
             run,
-            config,
-            check=lambda r: check_out_dir(r, config, overwrite if role.is_chief else False),
+            resume,
+            check=lambda r: check_out_dir(r, config, overwrite=False),
             start=lambda r: _start(r, config, overwrite),
             resume_epoch=_backup_epoch,
         )
-    else:
-        _start(run, config, overwrite)  # every check passed: the first write
     try:
         model, history = _fit(
             model,

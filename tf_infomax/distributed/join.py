@@ -1,4 +1,4 @@
-"""``join_run``: the start of a multi-worker run, agreed by every worker before ``fit``.
+"""The start of a multi-worker run, agreed by every worker before ``fit``.
 
 1. The chief checks the run directory (read-only); all workers all-gather a fingerprint of
    their config (``TrainConfig.computation``) and whether the chief may start. Different
@@ -29,21 +29,20 @@ class WorkersDisagreeError(ValueError):
     """Workers of one multi-worker run were started with different configs or run states."""
 
 
-def join_run(
+def agree_to_start(
     strategy: tf.distribute.Strategy,
     role: WorkerRole,
     run: RunDir,
     config,
     check: Callable[[RunDir], bool],
-    start: Callable[[RunDir], None],
-    resume_epoch: Callable[[RunDir], int],
-) -> tuple[RunDir, bool]:
-    """(the run directory this worker writes, whether it resumes); see the module docstring.
+) -> bool:
+    """Steps 1: all workers agree on the config and the chief may start; the chief's resume.
 
-    ``check(run)`` says whether ``run`` resumes (raising for a refused one), ``start(run)``
-    writes the config, ``resume_epoch(run)`` is the epoch a resumed run's backup holds.
+    Call it before building the model: variables created under the strategy are broadcast
+    from the chief, a collective that hangs or fails obscurely if the workers' shapes differ.
+    ``check(run)`` says whether ``run`` resumes (raising for a refused one).
     """
-    chief_path, refusal, resume = run.path, None, False
+    refusal, resume = None, False
     if role.is_chief:
         try:
             resume = check(run)
@@ -65,6 +64,24 @@ def join_run(
             f"The chief refused to start the run in {run.path} (its log says why); fix that "
             "and restart every worker."
         )
+    return resume
+
+
+def share_run(
+    strategy: tf.distribute.Strategy,
+    role: WorkerRole,
+    run: RunDir,
+    chief_resume: bool,
+    check: Callable[[RunDir], bool],
+    start: Callable[[RunDir], None],
+    resume_epoch: Callable[[RunDir], int],
+) -> tuple[RunDir, bool]:
+    """Steps 2-3: (the run directory this worker writes, whether it resumes).
+
+    ``start(run)`` writes the config, ``resume_epoch(run)`` is the epoch a resumed run's
+    backup holds.
+    """
+    chief_path, resume = run.path, chief_resume
     if role.is_chief:
         start(run)
     gather_from_workers(strategy, [0.0])  # barrier: the chief's config.json is written

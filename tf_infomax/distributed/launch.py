@@ -102,6 +102,8 @@ def launch(workers: int, argv: Sequence[str], env: dict | None = None) -> int:
             text=True,
         )
         processes.append(process)
+        with lock:
+            print(f"[launch] worker {index}: pid {process.pid}", flush=True)
         streams.append(threading.Thread(target=_stream, args=(index, process, lock), daemon=True))
         streams[-1].start()
     code = 0

@@ -11,8 +11,9 @@ Strategies (``--strategy``):
 * ``multi-worker``: ``MultiWorkerMirroredStrategy`` over the cluster of ``TF_CONFIG``.
 * ``tpu``: ``TPUStrategy`` on the TPU named by ``--devices`` (default: the local one).
 
-``--devices`` takes comma-separated device names (``gpu:0,gpu:1``), or ``cpu:N`` to split the
-host CPU into N logical devices (a way to test ``mirrored`` without GPUs). To hide GPUs from a
+``--devices`` takes comma-separated device names (``gpu:0,gpu:1``). CPU names beyond ``cpu:0``
+(``cpu:0,cpu:1``) split the host CPU into that many logical devices: a way to try ``mirrored``
+without GPUs. To hide GPUs from a
 process use the standard ``CUDA_VISIBLE_DEVICES``.
 
 The batch size is global: each of the strategy's ``num_replicas_in_sync`` replicas gets
@@ -28,7 +29,7 @@ import re
 import tensorflow as tf
 
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker", "tpu")
-_LOGICAL_CPUS = re.compile(r"^/?cpu:(\d+)$", re.IGNORECASE)
+_CPU = re.compile(r"^/(?:device:)?cpu:(\d+)$")
 
 
 def cluster_size(tf_config: str | None = None) -> int:
@@ -46,17 +47,16 @@ def cluster_size(tf_config: str | None = None) -> int:
 
 
 def parse_devices(devices: str | None) -> tuple[list[str], int]:
-    """(device names, logical CPU count) of a ``--devices`` value (``cpu:N`` gives N CPUs)."""
+    """(device names, logical CPUs to create) of a ``--devices`` value.
+
+    CPU indices beyond 0 (``cpu:0,cpu:1``) are logical devices split from the host CPU, which
+    TensorFlow shows as one device: the second number is how many to create (0: none).
+    """
     if not devices:
         return [], 0
-    match = _LOGICAL_CPUS.match(devices.strip())
-    if match and "," not in devices:
-        count = int(match.group(1))
-        if count < 1:
-            raise ValueError(f"--devices {devices}: cpu:N needs N >= 1.")
-        return [f"/cpu:{i}" for i in range(count)], count
-    names = [name.strip() for name in devices.split(",") if name.strip()]
-    return ["/" + name.lstrip("/") for name in names], 0
+    names = ["/" + name.strip().lstrip("/").lower() for name in devices.split(",") if name.strip()]
+    cpus = [int(m.group(1)) for m in map(_CPU.match, names) if m]
+    return names, (max(cpus) + 1 if cpus and max(cpus) > 0 else 0)
 
 
 def resolve_strategy_name(name: str = "auto", devices: str | None = None) -> str:
@@ -82,7 +82,8 @@ def _split_cpu(count: int) -> None:
     except RuntimeError:
         if len(tf.config.list_logical_devices("CPU")) != count:
             raise RuntimeError(
-                f"--devices cpu:{count} must take effect before TensorFlow runs any op, but "
+                f"--devices with {count} CPU devices must take effect before TensorFlow runs any "
+                "op, but "
                 "this process already ran one: create the strategy first (training.train does)."
             ) from None
 
@@ -90,7 +91,7 @@ def _split_cpu(count: int) -> None:
 def make_strategy(name: str = "auto", devices: str | None = None) -> tf.distribute.Strategy:
     """The strategy of ``--strategy name --devices devices``; call it before any other TF op.
 
-    ``MultiWorkerMirroredStrategy`` and ``--devices cpu:N`` configure the TensorFlow runtime,
+    ``MultiWorkerMirroredStrategy`` and logical CPU devices configure the TensorFlow runtime,
     which is possible only before its first op: ``training.train`` calls this first.
 
     Raises:
@@ -99,7 +100,7 @@ def make_strategy(name: str = "auto", devices: str | None = None) -> tf.distribu
     """
     resolved = resolve_strategy_name(name, devices)
     names, logical_cpus = parse_devices(devices)
-    if logical_cpus > 1 or (logical_cpus and resolved != "default"):
+    if logical_cpus:
         _split_cpu(logical_cpus)
     if resolved == "default":
         return tf.distribute.get_strategy()

@@ -19,6 +19,7 @@ from tf_infomax.objectives.mmd import mmd
 from tf_infomax.optimizers import FusedAdam
 
 MARGINAL_PAIRS = ("derangement", "permutation")
+MARGINAL_SCOPES = ("global", "replica")
 
 
 class PosteriorParams(NamedTuple):
@@ -96,7 +97,8 @@ class InfoMaxVAE(keras.Model):
 
     with one optimizer for the encoder and decoder, and a second for the critic t(x, z), which
     maximises the same bound (Algorithm 1, lines 6-7). Marginal pairs (x_i, z_j) pair each x
-    with the z of another example of its replica's batch (``marginal_permutation``). alpha = 0
+    with the z of another example of the global batch (``marginal_permutation``; under a
+    multi-replica strategy z is all-gathered, so N replicas make the pairs of one device). alpha = 0
     and mmd_weight = 0 give the VAE (beta = 1) or beta-VAE; a critic with alpha = 0 still
     tracks the MI estimate without affecting the encoder.
 
@@ -123,6 +125,12 @@ class InfoMaxVAE(keras.Model):
         marginal_pairs: ``"derangement"`` (default: no x is paired with its own z) or
             ``"permutation"`` (a uniform permutation, whose fixed points put joint pairs in
             the marginal term; the behaviour before 0.2, kept to reproduce older runs).
+        marginal_scope: ``"global"`` (default): partners come from the whole global batch,
+            all-gathering z across replicas (``ReplicaContext.all_gather``, differentiable),
+            so the estimate and the update do not depend on the number of replicas;
+            ``"replica"``: from the replica's own batch / N examples (the only behaviour
+            before this option). Score-matrix estimators (InfoNCE) always use the replica's batch.
+            docs/distributed.md has the measurement behind the default.
         diagnostics: also log gradient norms per term, clip rates, critic scores and the
             smallest log-variance (``tf_infomax.models.diagnostics``); costs extra backward
             passes through the decoder and critic.
@@ -148,6 +156,7 @@ class InfoMaxVAE(keras.Model):
         min_log_var: float | None = None,
         diagnostics: bool = False,
         marginal_pairs: str = "derangement",
+        marginal_scope: str = "global",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -199,6 +208,11 @@ class InfoMaxVAE(keras.Model):
                 f"marginal_pairs must be one of {MARGINAL_PAIRS}, got {marginal_pairs!r}."
             )
         self.marginal_pairs = marginal_pairs
+        if marginal_scope not in MARGINAL_SCOPES:
+            raise ValueError(
+                f"marginal_scope must be one of {MARGINAL_SCOPES}, got {marginal_scope!r}."
+            )
+        self.marginal_scope = marginal_scope
         self.diagnostics = bool(diagnostics)
         self._diagnostics = diag.trackers(critic is not None) if self.diagnostics else {}
         self.critic_optimizer = None
@@ -276,12 +290,26 @@ class InfoMaxVAE(keras.Model):
             )
             return noise[replica_id * batch : (replica_id + 1) * batch]
 
-        seed = tf.stack([tf.cast(self.seed * 1000 + 3 + 7919 * replica_id, tf.int64), step])
+        pooled = self._pools_marginals(replicas)
+        stream = self.seed * 1000 + 3 + (0 if pooled else 7919 * replica_id)
+        seed = tf.stack([tf.cast(stream, tf.int64), step])
+        size = batch * replicas if pooled else batch
         if self.marginal_pairs == "derangement":
-            permutation = marginal_permutation(batch, seed)
+            permutation = marginal_permutation(size, seed)
         else:
-            permutation = tf.argsort(tf.random.stateless_uniform([batch], seed=seed, alg="philox"))
+            permutation = tf.argsort(tf.random.stateless_uniform([size], seed=seed, alg="philox"))
+        if pooled:  # this replica's rows: partners are indices into the global batch
+            permutation = permutation[replica_id * batch : (replica_id + 1) * batch]
         return Noise(epsilon=normal(1), prior_samples=normal(2), permutation=permutation)
+
+    def _pools_marginals(self, replicas) -> bool:
+        """Whether marginal partners come from the global batch (all-gathered z)."""
+        return (
+            self.marginal_scope == "global"
+            and self.critic is not None
+            and not self.estimator.uses_score_matrix
+            and not (isinstance(replicas, int) and replicas == 1)
+        )
 
     def compute_terms(self, x, training: bool = False, noise: Noise | None = None) -> Terms:
         """The objective's terms on one (per-replica) batch of images."""
@@ -310,7 +338,16 @@ class InfoMaxVAE(keras.Model):
                 scores = tf.cast(self.critic.score_matrix(x, z), tf.float32)
                 estimate = self.estimator.fn(scores)
             else:
-                scores = self.critic.joint_and_marginal(x, z, noise.permutation)
+                context = tf.distribute.get_replica_context()
+                partners = None
+                if context is not None and self._pools_marginals(context.num_replicas_in_sync):
+                    # The global batch's z (differentiable all-gather): pairs as on one device.
+                    # A one-hot matmul, not tf.gather, whose sparse gradient all_gather's
+                    # gradient cannot take; exact, as each row adds one z to zeros.
+                    z_all = context.all_gather(z, axis=0)
+                    pick = tf.one_hot(noise.permutation, tf.shape(z_all)[0], dtype=z.dtype)
+                    partners = tf.matmul(pick, z_all)
+                scores = self.critic.joint_and_marginal(x, z, noise.permutation, partners)
                 scores = tuple(tf.cast(s, tf.float32) for s in scores)
                 estimate = self.estimator.fn(*scores)
             mi, critic_objective = estimate
@@ -570,6 +607,7 @@ class InfoMaxVAE(keras.Model):
             min_log_var=self.min_log_var,
             diagnostics=self.diagnostics,
             marginal_pairs=self.marginal_pairs,
+            marginal_scope=self.marginal_scope,
         )
         return config
 
