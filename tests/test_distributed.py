@@ -72,3 +72,38 @@ def test_infomax_vae_with_replica_marginal_pairs_trains_both_optimizers():
     assert out["critic_max_abs_update"] > 1e-4 and out["vae_max_abs_update"] > 1e-4
     assert out["critic_max_abs_diff"] > 1e-6
     assert all(math.isfinite(v) for v in out["multi_logs"].values())
+
+
+def test_cli_trains_under_mirrored_strategy_and_its_run_evaluates_and_exports(tmp_path):
+    # --devices cpu:0,cpu:1: two logical CPU devices, made before any other TensorFlow op.
+    out = tmp_path / "run"
+    command = [
+        *(sys.executable, "-m", "trainers.cli", "train", "--dataset", "sklearn_digits"),
+        *("--latent-dim", "3", "--limit", "200", "--batch-size", "50", "--validation-limit", "0"),
+        *("--arch-option", "units=32", "--critic-units", "16", "8", "--out", str(out)),
+        *("--strategy", "mirrored", "--devices", "cpu:0,cpu:1"),
+    ]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    history = json.loads((out / "history.json").read_text())
+    assert history["distribution"] == {
+        "strategy": "MirroredStrategy",
+        "replicas": 2,
+        "workers": 1,
+        "global_batch_size": 50,
+        "per_replica_batch_size": 25,
+    }
+    stored = json.loads((out / "config.json").read_text())
+    assert (stored["strategy"], stored["devices"], stored["batch_size"]) == (
+        "mirrored",
+        "cpu:0,cpu:1",
+        50,
+    )
+    # A run trained under a strategy is an ordinary run to evaluate and export (one device).
+    from trainers.cli import main
+
+    assert main(["evaluate", str(out), "--metrics", "kl", "active_units", "--limit", "100"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["active_units"]["value"] >= 0
+    assert main(["export", str(out), "--to", str(tmp_path / "served")]) == 0
+    assert (tmp_path / "served" / "1" / "saved_model.pb").exists()
