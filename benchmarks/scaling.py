@@ -1,6 +1,7 @@
 """Scaling overhead: examples/s of 1, 2 and 4 local workers and of MirroredStrategy on 2 devices.
 
     /work/runs/quiet.sh python benchmarks/scaling.py   # -> benchmarks/results/scaling.json
+    python benchmarks/scaling.py --table               # its Markdown table (docs/performance.md)
 
 Trains the paper's fc InfoMax-VAE (Fashion-MNIST shapes, latent 20: 7.6 M VAE parameters plus
 the 1.2 M of the critic) on a global batch of 100 and times the steps after the first epoch:
@@ -167,8 +168,26 @@ def main() -> None:
     print(f"wrote {RESULTS}")
 
 
+def table(record: dict) -> str:
+    """The Markdown table of docs/performance.md, from scaling.json."""
+    lines = [
+        "| case | replicas | cores per process | ms per step | examples/s | vs 1 worker "
+        "| all-reduce of the gradients (ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in record["cases"]:
+        lines.append(
+            f"| {row['case']} | {row['replicas']} | {row['cores_per_process']} | "
+            f"{row['step_ms']} | {row['examples_per_s']} | {row['relative_to_one_worker']} | "
+            f"{row['all_reduce_ms']} |"
+        )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
         worker(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif sys.argv[1:2] == ["--table"]:
+        print(table(json.loads(RESULTS.read_text())))
     else:
         main()

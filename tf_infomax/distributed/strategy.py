@@ -99,6 +99,19 @@ def make_strategy(name: str = "auto", devices: str | None = None) -> tf.distribu
         RuntimeError: TensorFlow already ran an op and the strategy needs to configure it.
     """
     resolved = resolve_strategy_name(name, devices)
+    key = (resolved, devices or "")
+    if key not in _CREATED:
+        _CREATED[key] = _create(resolved, devices)
+    return _CREATED[key]
+
+
+# One strategy per (kind, devices) per process: TensorFlow configures the collectives once
+# (a second MultiWorkerMirroredStrategy cannot be made, and a second MirroredStrategy's
+# collective keys collide with the first's), so a later ``train`` reuses the first.
+_CREATED: dict[tuple[str, str], tf.distribute.Strategy] = {}
+
+
+def _create(resolved: str, devices: str | None) -> tf.distribute.Strategy:
     names, logical_cpus = parse_devices(devices)
     if logical_cpus:
         _split_cpu(logical_cpus)
