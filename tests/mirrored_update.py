@@ -1,9 +1,9 @@
 """Run in a fresh process: one SGD step of a model on 2 logical CPUs vs on one device.
 
 Prints a JSON line {"max_abs_diff": ..., "max_abs_update": ..., ...} for tests/test_distributed.py.
-Usage: python tests/mirrored_update.py METHOD [--jit] [--adam] [--replica-pairs]
-  --jit: XLA per-replica gradients; --adam: two steps of the default FusedAdam instead of SGD;
-  --replica-pairs: marginal_scope="replica" (partners from each replica's own batch).
+Usage: python tests/mirrored_update.py METHOD [--jit] [--adam]
+  --jit: XLA per-replica gradients; --adam: two steps of the default FusedAdam instead of SGD.
+  ``replica_pairs_*``: the same multi-replica step with marginal_scope="replica".
 """
 
 from __future__ import annotations
@@ -40,13 +40,14 @@ def one_step(strategy, method, images, initial, jit_compile="auto", adam=False, 
     return model, logs
 
 
-def main(method: str, jit_compile: bool, adam: bool, scope: str = "global") -> None:
+def main(method: str, jit_compile: bool, adam: bool) -> None:
     images = tiny_images(16 if adam else 8)
     initial = tiny_model(method, track_mi=True).get_weights()
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     one_device = tf.distribute.OneDeviceStrategy("/cpu:0")
     single, single_logs = one_step(one_device, method, images, initial, adam=adam)
-    multi, multi_logs = one_step(mirrored, method, images, initial, jit_compile, adam, scope)
+    multi, multi_logs = one_step(mirrored, method, images, initial, jit_compile, adam)
+    per_replica, _ = one_step(mirrored, method, images, initial, jit_compile, adam, "replica")
 
     def vae_weights(model):
         critic = {id(v) for v in model.critic.weights} if model.critic is not None else set()
@@ -70,6 +71,12 @@ def main(method: str, jit_compile: bool, adam: bool, scope: str = "global") -> N
                     critic_weights(multi), critic_weights(initial_model)
                 ),
                 "critic_max_abs_diff": max_diff(critic_weights(single), critic_weights(multi)),
+                "replica_pairs_critic_max_abs_diff": max_diff(
+                    critic_weights(single), critic_weights(per_replica)
+                ),
+                "replica_pairs_critic_max_abs_update": max_diff(
+                    critic_weights(per_replica), critic_weights(initial_model)
+                ),
                 # The replicas' copies of each variable must stay equal.
                 "replica_max_abs_diff": max(
                     float(np.max(np.abs(v.value.values[0] - v.value.values[1])))
@@ -84,6 +91,4 @@ def main(method: str, jit_compile: bool, adam: bool, scope: str = "global") -> N
 
 
 if __name__ == "__main__":
-    flags = sys.argv[2:]
-    scope = "replica" if "--replica-pairs" in flags else "global"
-    main(sys.argv[1], jit_compile="--jit" in flags, adam="--adam" in flags, scope=scope)
+    main(sys.argv[1], jit_compile="--jit" in sys.argv[2:], adam="--adam" in sys.argv[2:])

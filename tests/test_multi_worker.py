@@ -81,6 +81,7 @@ def test_two_workers_train_like_one_process(tmp_path):
     assert isinstance(config, TrainConfig)
 
 
+@pytest.mark.slow
 def test_workers_with_different_configs_stop_with_a_clear_error(tmp_path):
     # Worker 1 gets another latent size: both must refuse before training (no hang).
     script = (

@@ -6,6 +6,7 @@ import math
 
 import keras
 import pytest
+import tensorflow as tf
 
 from tf_infomax.config import TrainConfig
 from tf_infomax.training import check_config, make_model, train
@@ -30,7 +31,9 @@ def test_bfloat16_trains_finite_and_close_to_float32(tmp_path):
     logs = {}
     for policy in ("float32", "mixed_bfloat16"):
         config = TrainConfig.from_flat(**TINY, dtype_policy=policy)
-        model, history = train(config, tmp_path / policy, verbose=0)
+        # float32 through the explicit strategy argument, bfloat16 through config.strategy.
+        strategy = tf.distribute.OneDeviceStrategy("/cpu:0") if policy == "float32" else None
+        model, history = train(config, tmp_path / policy, strategy=strategy, verbose=0)
         logs[policy] = history
         assert keras.config.dtype_policy().name == "float32"  # restored after the build
     assert model.encoder.layers[-1].compute_dtype == "bfloat16"

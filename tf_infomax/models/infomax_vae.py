@@ -129,7 +129,8 @@ class InfoMaxVAE(keras.Model):
             all-gathering z across replicas (``ReplicaContext.all_gather``, differentiable),
             so the estimate and the update do not depend on the number of replicas;
             ``"replica"``: from the replica's own batch / N examples (the only behaviour
-            before this option). Score-matrix estimators (InfoNCE) always use the replica's batch.
+            before this option). Score-matrix estimators (InfoNCE), and ``jit_compile=True``
+            under several replicas, use the replica's batch.
             docs/distributed.md has the measurement behind the default.
         diagnostics: also log gradient norms per term, clip rates, critic scores and the
             smallest log-variance (``tf_infomax.models.diagnostics``); costs extra backward
@@ -303,9 +304,14 @@ class InfoMaxVAE(keras.Model):
         return Noise(epsilon=normal(1), prior_samples=normal(2), permutation=permutation)
 
     def _pools_marginals(self, replicas) -> bool:
-        """Whether marginal partners come from the global batch (all-gathered z)."""
+        """Whether marginal partners come from the global batch (all-gathered z).
+
+        Not with ``jit_compile=True`` under several replicas: the XLA-compiled per-replica
+        gradient function cannot hold a collective, so pairs are then the replica's own.
+        """
         return (
             self.marginal_scope == "global"
+            and not getattr(self, "_jit_gradients", False)
             and self.critic is not None
             and not self.estimator.uses_score_matrix
             and not (isinstance(replicas, int) and replicas == 1)
