@@ -47,7 +47,12 @@ def main(method: str, jit_compile: bool, adam: bool) -> None:
     one_device = tf.distribute.OneDeviceStrategy("/cpu:0")
     single, single_logs = one_step(one_device, method, images, initial, adam=adam)
     multi, multi_logs = one_step(mirrored, method, images, initial, jit_compile, adam)
-    per_replica, _ = one_step(mirrored, method, images, initial, jit_compile, adam, "replica")
+    # The same step with per-replica marginal pairs (InfoMax-VAE's MI term uses them).
+    per_replica = (
+        one_step(mirrored, method, images, initial, jit_compile, adam, "replica")[0]
+        if method == "infomax-vae"
+        else multi
+    )
 
     def vae_weights(model):
         critic = {id(v) for v in model.critic.weights} if model.critic is not None else set()
