@@ -4,7 +4,8 @@
     python benchmarks/scaling.py --table               # its Markdown table (docs/performance.md)
 
 Trains the paper's fc InfoMax-VAE (Fashion-MNIST shapes, latent 20: 7.6 M VAE parameters plus
-the 1.2 M of the critic) on a global batch of 100 and times the steps after the first epoch:
+the 1.2 M of the critic) on a global batch of 100 and times the steps after the first
+of a fit of 9 (``step_timer.StepTimer``), after a warm-up fit of 2 steps:
 
 * ``workers=N``: N MultiWorkerMirroredStrategy processes on localhost (``tf_infomax.distributed
   .launch``), each pinned (``sched_setaffinity``, as ``taskset``) to its share of the cores;
@@ -28,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 RESULTS = Path(__file__).with_name("results") / "scaling.json"
-BATCH, STEPS, EPOCHS, REDUCES = 100, 8, 2, 5
+BATCH, WARMUP_STEPS, STEPS, REDUCES = 100, 2, 8, 5
 ASSUMED_GBIT_S = (10.0, 25.0)  # typical data-centre Ethernet between two hosts
 CASES = (("workers", 1), ("workers", 2), ("workers", 4), ("mirrored", 2))
 
@@ -48,11 +49,11 @@ def worker(kind: str, count: int, result: str) -> None:
     """One process of a case: train, time the steps and an all-reduce; the chief writes JSON."""
     index = json.loads(os.environ.get("TF_CONFIG", '{"task": {"index": 0}}'))["task"]["index"]
     cores = _pin(index, count) if kind == "workers" else sorted(os.sched_getaffinity(0))
-    import keras
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(len(cores))
     tf.config.threading.set_inter_op_parallelism_threads(len(cores))
+    from benchmarks.step_timer import StepTimer
     from tf_infomax import data
     from tf_infomax.config import TrainConfig
     from tf_infomax.distributed import make_strategy
@@ -67,16 +68,10 @@ def worker(kind: str, count: int, result: str) -> None:
     with strategy.scope():
         model = make_model(config, (28, 28, 1))
 
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds = time.perf_counter() - self.start
-
-    timer = Timer()
-    model.fit(train, epochs=EPOCHS, verbose=0, callbacks=[timer])
-    step_s = timer.seconds / STEPS  # the last epoch: traced and warm
+    model.fit(train, epochs=1, steps_per_epoch=WARMUP_STEPS, verbose=0)  # trace, connect
+    timer = StepTimer()  # the steps after the first of this fit call
+    model.fit(train, epochs=1, steps_per_epoch=STEPS + 1, callbacks=[timer], verbose=0)
+    step_s = (timer.last - timer.first) / timer.batches
 
     size = sum(int(v.shape.num_elements()) for v in model.trainable_variables)
     vae = sum(int(v.shape.num_elements()) for v in model._vae_variables)
@@ -151,6 +146,7 @@ def main() -> None:
         "note": "2 shared cores: the cases measure the overhead of replication, not speed-up",
         "global_batch": BATCH,
         "timed_steps": STEPS,
+        "warmup_steps": WARMUP_STEPS,
         "cpu": machine.cpu_model(),
         "cores": len(os.sched_getaffinity(0)),
         "load_average": machine.load_average(),
