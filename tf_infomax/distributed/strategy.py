@@ -99,6 +99,8 @@ def make_strategy(name: str = "auto", devices: str | None = None) -> tf.distribu
         RuntimeError: TensorFlow already ran an op and the strategy needs to configure it.
     """
     resolved = resolve_strategy_name(name, devices)
+    if resolved == "default" and not parse_devices(devices)[1]:
+        return tf.distribute.get_strategy()  # the current one (a caller's scope, if any)
     key = (resolved, devices or "")
     if key not in _CREATED:
         _CREATED[key] = _create(resolved, devices)
