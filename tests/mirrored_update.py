@@ -3,6 +3,7 @@
 Prints a JSON line {"max_abs_diff": ..., "max_abs_update": ..., ...} for tests/test_distributed.py.
 Usage: python tests/mirrored_update.py METHOD [--jit] [--adam]
   --jit: XLA per-replica gradients; --adam: two steps of the default FusedAdam instead of SGD.
+  ``replica_pairs_*``: the same multi-replica step with marginal_scope="replica".
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from tf_infomax.optimizers import FusedAdam  # noqa: E402
 from conftest import tiny_images, tiny_model  # noqa: E402
 
 
-def one_step(strategy, method, images, initial, jit_compile="auto", adam=False):
+def one_step(strategy, method, images, initial, jit_compile="auto", adam=False, scope="global"):
     optimizer = (lambda: FusedAdam(0.01)) if adam else (lambda: keras.optimizers.SGD(0.1))
     with strategy.scope():
         model = tiny_model(method, track_mi=True)
+        model.marginal_scope = scope
         model.set_weights(initial)
         model.compile(optimizer=optimizer(), critic_optimizer=optimizer(), jit_compile=jit_compile)
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
@@ -45,6 +47,12 @@ def main(method: str, jit_compile: bool, adam: bool) -> None:
     one_device = tf.distribute.OneDeviceStrategy("/cpu:0")
     single, single_logs = one_step(one_device, method, images, initial, adam=adam)
     multi, multi_logs = one_step(mirrored, method, images, initial, jit_compile, adam)
+    # The same step with per-replica marginal pairs (InfoMax-VAE's MI term uses them).
+    per_replica = (
+        one_step(mirrored, method, images, initial, jit_compile, adam, "replica")[0]
+        if method == "infomax-vae"
+        else multi
+    )
 
     def vae_weights(model):
         critic = {id(v) for v in model.critic.weights} if model.critic is not None else set()
@@ -66,6 +74,13 @@ def main(method: str, jit_compile: bool, adam: bool) -> None:
                 "vae_max_abs_update": max_diff(vae_weights(single), vae_weights(initial_model)),
                 "critic_max_abs_update": max_diff(
                     critic_weights(multi), critic_weights(initial_model)
+                ),
+                "critic_max_abs_diff": max_diff(critic_weights(single), critic_weights(multi)),
+                "replica_pairs_critic_max_abs_diff": max_diff(
+                    critic_weights(single), critic_weights(per_replica)
+                ),
+                "replica_pairs_critic_max_abs_update": max_diff(
+                    critic_weights(per_replica), critic_weights(initial_model)
                 ),
                 # The replicas' copies of each variable must stay equal.
                 "replica_max_abs_diff": max(

@@ -1,11 +1,12 @@
 """The run configuration: one typed tree, the single source of every training option.
 
-A :class:`TrainConfig` has four sections, :class:`ModelConfig`, :class:`DataConfig`,
-:class:`OptimizationConfig` and :class:`TensorBoardConfig`, plus the run's ``seed``; evaluation
-settings are ``tf_infomax.metrics.EvaluationConfig``. Every leaf option has one name, unique
-across the sections, used everywhere: the ``tf-infomax train`` flag (``--latent-dim``), the key of
-``config.json`` and of results rows (``latent_dim``) and ``--set latent_dim=32``. The CLI flags
-are generated from the fields (:func:`add_arguments`), so an option is added in one place.
+A :class:`TrainConfig` has five sections, :class:`ModelConfig`, :class:`DataConfig`,
+:class:`OptimizationConfig`, :class:`TensorBoardConfig` and :class:`DistributionConfig`,
+plus the run's ``seed``; evaluation settings are ``tf_infomax.metrics.EvaluationConfig``. Every
+leaf option has one name, unique across the sections, used everywhere: the ``tf-infomax train``
+flag (``--latent-dim``), the key of ``config.json`` and of results rows (``latent_dim``) and
+``--set latent_dim=32``. The CLI flags are generated from the fields (:func:`add_arguments`), so
+an option is added in one place.
 
 Example:
     >>> config = TrainConfig.from_flat(model="vae", epochs=10, latent_dim=32)
@@ -99,6 +100,12 @@ class ModelConfig:
         "partners of the critic's marginal pairs (permutation: before 0.2, has fixed points)",
         choices=("derangement", "permutation"),
     )
+    marginal_scope: str = option(
+        "global",
+        "where marginal partners come from under several replicas: the global batch "
+        "(all-gathered z, as on one device) or each replica's own (older runs)",
+        choices=("global", "replica"),
+    )
 
 
 @dataclass
@@ -185,18 +192,54 @@ class TensorBoardConfig:
     )
 
 
+def _strategies():
+    from tf_infomax.distributed.strategy import STRATEGIES
+
+    return STRATEGIES
+
+
+DTYPE_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@dataclass
+class DistributionConfig:
+    """Where the run trains (strategy, devices) and in which precision (docs/distributed.md)."""
+
+    strategy: str = option(
+        "auto",
+        "tf.distribute strategy; auto: multi-worker if TF_CONFIG names a cluster, mirrored if "
+        "several GPUs are visible, else one device",
+        choices=_strategies,
+    )
+    devices: str | None = option(
+        None,
+        "devices of the replicas, comma-separated (gpu:0,gpu:1; cpu:0,cpu:1 makes logical CPU "
+        "devices); none: all visible GPUs, else the CPU (hide GPUs with CUDA_VISIBLE_DEVICES)",
+    )
+    dtype_policy: str = option(
+        "float32",
+        "Keras dtype policy; mixed_*: layers compute in 16 bits, variables, KL, log-variance "
+        "and the critic's scores stay float32 (float16 adds loss scaling)",
+        choices=DTYPE_POLICIES,
+    )
+
+
 SECTIONS = {
     "model": ModelConfig,
     "data": DataConfig,
     "optimization": OptimizationConfig,
     "tensorboard": TensorBoardConfig,
+    "distribution": DistributionConfig,
 }
+# Options that say where a run trains, not what it computes: a run may resume with others.
+EXECUTION_OPTIONS = ("strategy", "devices")
 # What a config.json that lacks an option meant when it was written: the behaviour of the
 # versions before the option existed, where that differs from today's default.
 LEGACY_DEFAULTS = {
     "marginal_pairs": "permutation",
     "critic_score_bound": 20.0,
     "min_log_var": -10.0,
+    "marginal_scope": "replica",
 }
 
 
@@ -208,6 +251,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     optimization: OptimizationConfig = field(default_factory=OptimizationConfig)
     tensorboard: TensorBoardConfig = field(default_factory=TensorBoardConfig)
+    distribution: DistributionConfig = field(default_factory=DistributionConfig)
     seed: int = option(0, "seed of initialisation, noise and data order")
     extra: dict = option({}, "free-form notes kept with the run")
 
@@ -268,6 +312,10 @@ class TrainConfig:
         return out
 
     to_dict = flat
+
+    def computation(self) -> dict:
+        """``flat()`` without ``EXECUTION_OPTIONS``: what must match to resume or to join a run."""
+        return {k: v for k, v in self.flat().items() if k not in EXECUTION_OPTIONS}
 
     def save(self, path: str | Path) -> None:
         from tf_infomax.runs import write_json
@@ -459,6 +507,7 @@ __all__ = [
     "CRITIC_SCORE_BOUND",
     "VAE_CLIPNORM",
     "DataConfig",
+    "DistributionConfig",
     "ModelConfig",
     "OptimizationConfig",
     "TensorBoardConfig",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 import warnings
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from tf_infomax import data
+from tf_infomax import data, precision
 from tf_infomax.config import (
     CRITIC_CLIPNORM,
     VAE_CLIPNORM,
@@ -27,6 +28,10 @@ from tf_infomax.config import (
     OptimizationConfig,
     TrainConfig,
 )
+from tf_infomax.distributed import make_strategy, worker_role
+from tf_infomax.distributed.join import agree_to_start, share_run
+from tf_infomax.distributed.strategy import describe
+from tf_infomax.distributed.workers import remove_scratch
 from tf_infomax.errors import TrainingDivergedError  # re-exported: its old home
 from tf_infomax.models import build_model
 from tf_infomax.models.divergence import StopOnDivergence, non_finite_loss
@@ -60,6 +65,7 @@ __all__ = [
     "load_model",
     "check_config",
     "check_out_dir",
+    "check_replicas",
     "make_model",
     "train",
     "write_json",
@@ -90,11 +96,13 @@ class _HistoryWriter(keras.callbacks.Callback):
     ``train`` cuts back on resume.
     """
 
-    def __init__(self, run: RunDir, previous: dict):
+    def __init__(self, run: RunDir, previous: dict, distribution: dict | None = None):
         super().__init__()
         self.run, self.history = run, previous
         self.started = time.perf_counter()
         self.history.setdefault("wall_time_s", []).append(0.0)
+        if distribution is not None:  # the strategy of this process's part of the run
+            self.history["distribution"] = distribution
 
     def on_epoch_end(self, epoch, logs=None):
         if non_finite_loss(logs):
@@ -195,7 +203,9 @@ def make_model(config: TrainConfig, image_shape, steps_per_epoch: int | None = N
 
     ``steps_per_epoch`` is needed by the cosine schedule (decay over all training steps).
     """
-    model = build_model(config.model, image_shape=image_shape, seed=config.seed)
+    policy = config.distribution.dtype_policy
+    with precision.dtype_policy(policy):
+        model = build_model(config.model, image_shape=image_shape, seed=config.seed)
     opt = config.optimization
 
     def rate(initial: float):
@@ -206,14 +216,18 @@ def make_model(config: TrainConfig, image_shape, steps_per_epoch: int | None = N
         return keras.optimizers.schedules.CosineDecay(initial, opt.epochs * steps_per_epoch)
 
     model.compile(
-        optimizer=FusedAdam(
-            rate(opt.learning_rate),
-            global_clipnorm=opt.clipnorm,
-            use_ema=opt.use_ema,
-            ema_momentum=opt.ema_momentum,
+        optimizer=precision.loss_scaled(
+            FusedAdam(
+                rate(opt.learning_rate),
+                global_clipnorm=opt.clipnorm,
+                use_ema=opt.use_ema,
+                ema_momentum=opt.ema_momentum,
+            ),
+            policy,
         ),
-        critic_optimizer=FusedAdam(
-            rate(opt.critic_learning_rate), global_clipnorm=opt.critic_clipnorm
+        critic_optimizer=precision.loss_scaled(
+            FusedAdam(rate(opt.critic_learning_rate), global_clipnorm=opt.critic_clipnorm),
+            policy,
         ),
         mi_clipnorm=opt.mi_clipnorm,
     )
@@ -265,6 +279,13 @@ def check_config(config: TrainConfig) -> None:
         )
     if not 0 < opt.ema_momentum < 1:
         raise ValueError(f"--ema-momentum must be in (0, 1), got {opt.ema_momentum}.")
+    if config.distribution.dtype_policy == "mixed_float16" and (
+        opt.mi_clipnorm is not None or config.model.diagnostics
+    ):
+        raise ValueError(
+            "--mi-clipnorm and --diagnostics read gradients that float16 loss scaling scales: "
+            "use --dtype-policy mixed_bfloat16 (no loss scaling), or drop them."
+        )
     fraction = data.holdout_fraction(data_config.validation_split)  # checks it
     spec = data.dataset_info(data_config.dataset, **data_config.source_options())
     available = spec.num_train if data_config.train_split == "train" else None
@@ -345,7 +366,7 @@ def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool) -> bool:
             f"{run.path} holds a run that diverged at epoch {run.diverged['epoch']}; pass "
             "--overwrite to start it again (with a lower --learning-rate or --alpha)."
         )
-    if run.config().flat() != config.flat():
+    if run.config().computation() != config.computation():
         raise FileExistsError(
             f"{run.path} holds an unfinished run with a different config; resume it with the "
             "same options, pass --overwrite to replace it, or choose another --out."
@@ -372,13 +393,19 @@ def _state(run: RunDir) -> str:
     return "finished" if run.is_finished else "unfinished"
 
 
+def _backup_epoch(run: RunDir) -> int:
+    """The number of finished epochs the run's backup holds (0 without one)."""
+    metadata = run.backup_dir / "training_metadata.json"
+    return int(json.loads(metadata.read_text())["epoch"]) if metadata.exists() else 0
+
+
 def _resumed_history(run: RunDir) -> dict:
     """history.json cut back to the epochs the backup holds (a kill may leave it ahead)."""
     history = run.history()
     metadata = run.backup_dir / "training_metadata.json"
     if not metadata.exists():
         return {} if not run.model_path.exists() else history
-    done = int(json.loads(metadata.read_text())["epoch"])
+    done = _backup_epoch(run)
     for key, values in history.items():
         if isinstance(values, list) and key != "wall_time_s":
             history[key] = values[:done]
@@ -419,18 +446,35 @@ def train(
     A finished run in ``out_dir`` is never overwritten unless ``overwrite`` is set, which
     replaces a finished, unfinished or diverged run (files a run writes only).
 
+    ``strategy`` (default: the one ``config.distribution`` names, created here before any
+    other TensorFlow op) replicates the model; ``config.optimization.batch_size`` is the global
+    batch, split evenly across its replicas. Under ``MultiWorkerMirroredStrategy`` every worker
+    calls ``train`` with the same config and ``out_dir``; only the chief writes ``out_dir``, the
+    others train into a scratch folder they remove (``tf_infomax.distributed.join``).
+
     Returns:
         The trained model and the history dict (also in ``out_dir/history.json``).
     """
-    run = RunDir(out_dir)
     check_config(config)
-    resume = check_out_dir(run, config, overwrite)
+    if strategy is None:
+        strategy = make_strategy(config.distribution.strategy, config.distribution.devices)
+    role = worker_role(strategy)
+    check_replicas(config, strategy.num_replicas_in_sync)
+    run = RunDir(out_dir)
+    if role.task_type is None:
+        resume = check_out_dir(run, config, overwrite)
+    else:  # multi-worker: all agree before the first collective of building the model
+        resume = agree_to_start(
+            strategy, role, run, config, lambda r: check_out_dir(r, config, overwrite)
+        )
     keras.utils.set_random_seed(config.seed)
     data_config, opt = config.data, config.optimization
     source = data_config.source_options()
     spec = data.dataset_info(data_config.dataset, **source)
     splits = run_splits(config)
     data_epoch = data.DataEpoch()  # fit sets it: a resumed run sees each epoch's own batches
+    # Images only: under MultiWorkerMirroredStrategy, Keras' first-batch build cannot reduce
+    # an (images, labels) tuple (keras-team/keras#20329); evaluation loads its own labels.
     train_ds = data.load(
         data_config.dataset,
         **splits["train"],
@@ -440,6 +484,7 @@ def train(
         limit=data_config.limit,
         binarize=data_config.binarize,
         **source,
+        include_labels=False,
     )
     validation = None
     if data_config.validation_limit != 0:
@@ -453,10 +498,10 @@ def train(
             drop_remainder=True,
             epoch=data_epoch,
             **source,
+            include_labels=False,
         )
     steps = int(train_ds.cardinality())
 
-    strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = make_model(config, spec.image_shape, steps if steps > 0 else None)
     replica_batch = opt.batch_size // strategy.num_replicas_in_sync
@@ -468,11 +513,60 @@ def train(
             "started: the remaining epochs train on the files as they are now.",
             stacklevel=2,
         )
-    _start(run, config, overwrite)  # every check passed: the first write
-    if record:
-        run.write_data(record)
 
-    history_writer = _HistoryWriter(run, _resumed_history(run) if resume else {})
+    def start(r: RunDir) -> None:  # every check passed: the first write
+        _start(r, config, overwrite)
+        if record:
+            r.write_data(record)
+
+    if role.task_type is None:
+        start(run)
+    else:  # the chief writes, the others train into copies of its files
+        run, resume = share_run(
+            strategy,
+            role,
+            run,
+            resume,
+            check=lambda r: check_out_dir(r, config, overwrite=False),
+            start=start,
+            resume_epoch=_backup_epoch,
+        )
+    try:
+        model, history = _fit(
+            model,
+            run,
+            config,
+            strategy,
+            resume,
+            (train_ds, validation, data_epoch),
+            verbose=verbose,
+            callbacks=callbacks,
+        )
+        _save_worker_weights(model, role)
+        if role.is_chief:
+            run.save_model(model)
+    finally:
+        if not role.is_chief:
+            remove_scratch(run.path)
+    return model, history
+
+
+def check_replicas(config: TrainConfig, replicas: int) -> None:
+    """The global batch must split evenly across the replicas (each gets batch / replicas)."""
+    batch = config.optimization.batch_size
+    if batch % replicas:
+        raise ValueError(
+            f"--batch-size {batch} is the global batch and must split evenly across the "
+            f"{replicas} replicas of the strategy; use a multiple of {replicas}."
+        )
+
+
+def _fit(model, run, config, strategy, resume, pipelines, *, verbose, callbacks):
+    """``model.fit`` with the run's callbacks; returns the model and the history."""
+    train_ds, validation, data_epoch = pipelines
+    opt = config.optimization
+    distribution = describe(strategy, opt.batch_size)
+    history_writer = _HistoryWriter(run, _resumed_history(run) if resume else {}, distribution)
     divergence = StopOnDivergence(raise_error=False)  # reported below, with diverged.json
     selection = _selection_callbacks(run, opt, history_writer.history)
     model.fit(
@@ -511,5 +605,16 @@ def train(
         history["best_epoch"] = _best_epoch(history)
     write_run_projector(run, config, model)
     history_writer.record_time()
-    run.save_model(model)
     return model, history
+
+
+# A debugging aid (the multi-worker tests use it): every worker saves its final weights here.
+WORKER_WEIGHTS_ENV = "TF_INFOMAX_WORKER_WEIGHTS_DIR"
+
+
+def _save_worker_weights(model: InfoMaxVAE, role) -> None:
+    folder = os.environ.get(WORKER_WEIGHTS_ENV)
+    if folder:
+        name = "chief" if role.task_type is None else f"{role.task_type}-{role.task_id}"
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        model.save_weights(Path(folder) / f"{name}.weights.h5")

@@ -28,7 +28,8 @@ def build_model(
         **options: fields of ``ModelConfig`` (``latent_dim``, ``arch``, ``arch_options``,
             ``decoder_layers``, ``estimator``, ``beta``, ``alpha``, ``infovae_alpha``,
             ``infovae_lambda``, ``critic_units``, ``track_mi``, ``likelihood``,
-            ``critic_score_bound``, ``min_log_var``, ``diagnostics``, ``marginal_pairs``),
+            ``critic_score_bound``, ``min_log_var``, ``diagnostics``, ``marginal_pairs``,
+            ``marginal_scope``),
             replacing its values.
 
     Example:
@@ -68,6 +69,7 @@ def build_model(
         min_log_var=config.min_log_var,
         diagnostics=config.diagnostics,
         marginal_pairs=config.marginal_pairs,
+        marginal_scope=config.marginal_scope,
         name=config.method.replace("-", "_"),
         **weights.as_dict(),
     )

@@ -19,6 +19,7 @@ from tf_infomax.objectives.mmd import mmd
 from tf_infomax.optimizers import FusedAdam
 
 MARGINAL_PAIRS = ("derangement", "permutation")
+MARGINAL_SCOPES = ("global", "replica")
 
 
 class PosteriorParams(NamedTuple):
@@ -65,6 +66,18 @@ def _decoder_shapes(decoder, latent_dim: int, image_shape: tuple) -> tuple[tuple
     return z_shape[1:], tuple(decoder.compute_output_shape(z_shape, (None, *image_shape))[1:])
 
 
+def _needs_rank1_logs() -> bool:
+    """Whether fit reduces logs across workers, where scalars fail (tensorflow/tensorflow#72388).
+
+    Keras reduces a multi-worker run's logs with ``strategy.reduce("MEAN", v, axis=0)``, which
+    needs a rank >= 1 value; shape (1,) logs reduce to the scalar the callbacks see.
+    """
+    strategy = tf.distribute.get_strategy()
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
+        strategy.extended._in_multi_worker_mode()
+    )
+
+
 def _replica_position() -> tuple[tf.Tensor | int, int]:
     """(replica id, number of replicas) of the current replica context."""
     context = tf.distribute.get_replica_context()
@@ -84,7 +97,8 @@ class InfoMaxVAE(keras.Model):
 
     with one optimizer for the encoder and decoder, and a second for the critic t(x, z), which
     maximises the same bound (Algorithm 1, lines 6-7). Marginal pairs (x_i, z_j) pair each x
-    with the z of another example of its replica's batch (``marginal_permutation``). alpha = 0
+    with the z of another example of the global batch (``marginal_permutation``; under a
+    multi-replica strategy z is all-gathered, so N replicas make the pairs of one device). alpha = 0
     and mmd_weight = 0 give the VAE (beta = 1) or beta-VAE; a critic with alpha = 0 still
     tracks the MI estimate without affecting the encoder.
 
@@ -111,6 +125,13 @@ class InfoMaxVAE(keras.Model):
         marginal_pairs: ``"derangement"`` (default: no x is paired with its own z) or
             ``"permutation"`` (a uniform permutation, whose fixed points put joint pairs in
             the marginal term; the behaviour before 0.2, kept to reproduce older runs).
+        marginal_scope: ``"global"`` (default): partners come from the whole global batch,
+            all-gathering z across replicas (``ReplicaContext.all_gather``, differentiable),
+            so the estimate and the update do not depend on the number of replicas;
+            ``"replica"``: from the replica's own batch / N examples (the only behaviour
+            before this option). Score-matrix estimators (InfoNCE), and ``jit_compile=True``
+            under several replicas, use the replica's batch.
+            docs/distributed.md has the measurement behind the default.
         diagnostics: also log gradient norms per term, clip rates, critic scores and the
             smallest log-variance (``tf_infomax.models.diagnostics``); costs extra backward
             passes through the decoder and critic.
@@ -136,6 +157,7 @@ class InfoMaxVAE(keras.Model):
         min_log_var: float | None = None,
         diagnostics: bool = False,
         marginal_pairs: str = "derangement",
+        marginal_scope: str = "global",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -187,6 +209,11 @@ class InfoMaxVAE(keras.Model):
                 f"marginal_pairs must be one of {MARGINAL_PAIRS}, got {marginal_pairs!r}."
             )
         self.marginal_pairs = marginal_pairs
+        if marginal_scope not in MARGINAL_SCOPES:
+            raise ValueError(
+                f"marginal_scope must be one of {MARGINAL_SCOPES}, got {marginal_scope!r}."
+            )
+        self.marginal_scope = marginal_scope
         self.diagnostics = bool(diagnostics)
         self._diagnostics = diag.trackers(critic is not None) if self.diagnostics else {}
         self.critic_optimizer = None
@@ -198,7 +225,9 @@ class InfoMaxVAE(keras.Model):
         return self._posterior_params(self.encoder(x, training=training))
 
     def _posterior_params(self, encoder_output) -> PosteriorParams:
-        mean, log_var = tf.split(encoder_output, 2, axis=-1)
+        """Mean and log-variance in float32 under any dtype policy (mixed precision computes
+        the encoder in 16 bits): the KL and exp(log_var / 2) of the objective use them."""
+        mean, log_var = tf.split(tf.cast(encoder_output, tf.float32), 2, axis=-1)
         if self.min_log_var is not None:
             log_var = tf.maximum(log_var, self.min_log_var)
         return PosteriorParams(mean, log_var)
@@ -208,14 +237,15 @@ class InfoMaxVAE(keras.Model):
         return distributions.posterior(*self.encode(x, training=training))
 
     def _decoder_params(self, z, x=None, training: bool = False):
+        """The likelihood's parameters, in float32 under any dtype policy."""
         if not self.decoder_conditions_on_x:
-            return self.decoder(z, training=training)
+            return tf.cast(self.decoder(z, training=training), tf.float32)
         if x is None:
             raise ValueError(
                 "This decoder is autoregressive: decode(z, x) needs the images x (teacher "
                 "forcing); use sample() to generate."
             )
-        return self.decoder(z, x, training=training)
+        return tf.cast(self.decoder(z, x, training=training), tf.float32)
 
     def decode(self, z, x=None, training: bool = False):
         """p(x|z) as a TFP distribution; an autoregressive decoder also needs ``x``."""
@@ -261,19 +291,38 @@ class InfoMaxVAE(keras.Model):
             )
             return noise[replica_id * batch : (replica_id + 1) * batch]
 
-        seed = tf.stack([tf.cast(self.seed * 1000 + 3 + 7919 * replica_id, tf.int64), step])
+        pooled = self._pools_marginals(replicas)
+        stream = self.seed * 1000 + 3 + (0 if pooled else 7919 * replica_id)
+        seed = tf.stack([tf.cast(stream, tf.int64), step])
+        size = batch * replicas if pooled else batch
         if self.marginal_pairs == "derangement":
-            permutation = marginal_permutation(batch, seed)
+            permutation = marginal_permutation(size, seed)
         else:
-            permutation = tf.argsort(tf.random.stateless_uniform([batch], seed=seed, alg="philox"))
+            permutation = tf.argsort(tf.random.stateless_uniform([size], seed=seed, alg="philox"))
+        if pooled:  # this replica's rows: partners are indices into the global batch
+            permutation = permutation[replica_id * batch : (replica_id + 1) * batch]
         return Noise(epsilon=normal(1), prior_samples=normal(2), permutation=permutation)
+
+    def _pools_marginals(self, replicas) -> bool:
+        """Whether marginal partners come from the global batch (all-gathered z).
+
+        Not with ``jit_compile=True`` under several replicas: the XLA-compiled per-replica
+        gradient function cannot hold a collective, so pairs are then the replica's own.
+        """
+        return (
+            self.marginal_scope == "global"
+            and not getattr(self, "_jit_gradients", False)
+            and self.critic is not None
+            and not self.estimator.uses_score_matrix
+            and not (isinstance(replicas, int) and replicas == 1)
+        )
 
     def compute_terms(self, x, training: bool = False, noise: Noise | None = None) -> Terms:
         """The objective's terms on one (per-replica) batch of images."""
         return self._forward(x, training, noise).terms
 
     def _forward(self, x, training: bool = False, noise: Noise | None = None) -> Forward:
-        encoder_output = self.encoder(x, training=training)
+        encoder_output = tf.cast(self.encoder(x, training=training), tf.float32)
         mean, log_var = self._posterior_params(encoder_output)
         if noise is None:
             noise = self.draw_noise(tf.shape(mean)[0])
@@ -290,11 +339,22 @@ class InfoMaxVAE(keras.Model):
         mi = critic_objective = zero
         scores = None
         if self.critic is not None:
+            # Scores in float32 under any dtype policy: the bounds take their exp.
             if self.estimator.uses_score_matrix:
-                scores = self.critic.score_matrix(x, z)
+                scores = tf.cast(self.critic.score_matrix(x, z), tf.float32)
                 estimate = self.estimator.fn(scores)
             else:
-                scores = self.critic.joint_and_marginal(x, z, noise.permutation)
+                context = tf.distribute.get_replica_context()
+                partners = None
+                if context is not None and self._pools_marginals(context.num_replicas_in_sync):
+                    # The global batch's z (differentiable all-gather): pairs as on one device.
+                    # A one-hot matmul, not tf.gather, whose sparse gradient all_gather's
+                    # gradient cannot take; exact, as each row adds one z to zeros.
+                    z_all = context.all_gather(z, axis=0)
+                    pick = tf.one_hot(noise.permutation, tf.shape(z_all)[0], dtype=z.dtype)
+                    partners = tf.matmul(pick, z_all)
+                scores = self.critic.joint_and_marginal(x, z, noise.permutation, partners)
+                scores = tuple(tf.cast(s, tf.float32) for s in scores)
                 estimate = self.estimator.fn(*scores)
             mi, critic_objective = estimate
             loss -= self.alpha * critic_objective
@@ -402,6 +462,8 @@ class InfoMaxVAE(keras.Model):
             self._diagnostics[name].update_state(value)
         logs = {name: tracker.result() for name, tracker in self._trackers.items()}
         logs.update({name: self._diagnostics[name].result() for name in diagnostics})
+        if _needs_rank1_logs():
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs
 
     def _gradients(self, x, noise, replicas):
@@ -410,9 +472,12 @@ class InfoMaxVAE(keras.Model):
         with tf.GradientTape(persistent=self.critic is not None or self.diagnostics) as tape:
             forward = self._forward(x, training=True, noise=noise)
             terms = forward.terms
-            # Scaled inside the tape: apply_gradients sums over replicas.
-            vae_loss = terms.loss / replicas
+            # Scaled inside the tape: apply_gradients sums over replicas. scale_loss: each
+            # optimizer's own loss scale under float16 (LossScaleOptimizer; else the identity).
+            vae_loss = self.optimizer.scale_loss(terms.loss / replicas)
             critic_loss = -terms.critic_objective / replicas
+            if self.critic is not None:
+                critic_loss = self.critic_optimizer.scale_loss(critic_loss)
             if mi_clipped:  # the MI term's gradient is clipped on its own
                 mi_loss = -self.alpha * terms.critic_objective / replicas
                 elbo_loss = vae_loss - mi_loss
@@ -548,6 +613,7 @@ class InfoMaxVAE(keras.Model):
             min_log_var=self.min_log_var,
             diagnostics=self.diagnostics,
             marginal_pairs=self.marginal_pairs,
+            marginal_scope=self.marginal_scope,
         )
         return config
 

@@ -87,10 +87,15 @@ class MLPCritic(keras.layers.Layer):
         hx, hz = self._project(x, z)
         return self._scores(hx + hz)
 
-    def joint_and_marginal(self, x, z, permutation):
-        """Scores of (x_i, z_i) and of (x_i, z_perm(i)), each of shape (batch,)."""
+    def joint_and_marginal(self, x, z, permutation, partners=None):
+        """Scores of (x_i, z_i) and of (x_i, z_perm(i)), each of shape (batch,).
+
+        ``partners``: the z of each x's marginal pair when they are not rows of ``z`` (e.g.
+        gathered from every replica); ``permutation`` is then unused.
+        """
         hx, hz = self._project(x, z)
-        return self._scores(hx + hz), self._scores(hx + tf.gather(hz, permutation))
+        partner = tf.gather(hz, permutation) if partners is None else self.z_projection(partners)
+        return self._scores(hx + hz), self._scores(hx + partner)
 
     def score_matrix(self, x, z):
         """scores[i, j] = t(x_i, z_j), shape (batch, batch)."""

@@ -52,10 +52,11 @@ def _no_decoder_layers(arch: str, decoder_layers: int | None) -> None:
         )
 
 
-def _fc(image_shape, latent_dim, decoder_layers):
+def _fc(image_shape, latent_dim, decoder_layers, *, units=1000):
+    """Table 5 top. ``units`` replaces the width 1000 of every hidden layer (same depth)."""
     return Networks(
-        fc_encoder(image_shape, latent_dim),
-        fc_decoder(image_shape, latent_dim, depth=decoder_layers or 4),
+        fc_encoder(image_shape, latent_dim, units=units),
+        fc_decoder(image_shape, latent_dim, units=units, depth=decoder_layers or 4),
     )
 
 
