@@ -81,6 +81,7 @@ MIRRORED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_architectures_train_under_mirrored_strategy():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     tests_dir = os.path.dirname(__file__)

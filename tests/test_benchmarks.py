@@ -93,6 +93,7 @@ def test_conv_flops_count_convolutions(bench):
 
 
 @pytest.mark.skipif(not _have_fashion_mnist(), reason="real Fashion-MNIST not available")
+@pytest.mark.slow
 def test_quick_run_of_our_side_writes_the_results(tmp_path):
     out = tmp_path / "train_throughput.json"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_INFOMAX_OFFLINE="1")

@@ -26,7 +26,10 @@ def run_step(method: str, *flags: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize(("method", "flags"), [("vae", ()), ("beta-vae", ("--jit",))])
+@pytest.mark.parametrize(
+    ("method", "flags"),
+    [("vae", ()), pytest.param("beta-vae", ("--jit",), marks=pytest.mark.slow)],
+)
 def test_two_replicas_make_the_single_device_update(method, flags):
     # SGD, so a wrong loss scale (e.g. no division by num_replicas) changes the update 2x.
     # --jit: XLA compiles the per-replica gradients (the whole step cannot be compiled).
@@ -38,6 +41,7 @@ def test_two_replicas_make_the_single_device_update(method, flags):
     assert out["multi_loss"] == pytest.approx(out["single_loss"], rel=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [("--adam",), ("--adam", "--jit")])
 def test_fused_adam_updates_every_replica_like_one_device(flags):
     # FusedAdam's kernel writes each replica's own copy (inside Strategy.extended.update).

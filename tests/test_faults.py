@@ -51,7 +51,18 @@ def reference(tmp_path_factory):
     return json.loads((run_dir / "history.json").read_text()), model.get_weights()
 
 
-@pytest.mark.parametrize("point", ["epoch1-batch2", "epoch1-end", "epoch2-batch3", "final-save"])
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        "epoch2-batch3",
+        pytest.param("epoch1-batch2", marks=SLOW),
+        pytest.param("epoch1-end", marks=SLOW),
+        pytest.param("final-save", marks=SLOW),
+    ],
+)
 def test_training_killed_resumes_to_the_uninterrupted_result(tmp_path, reference, point):
     history, weights = reference
     assert drive(tmp_path, point) == -signal.SIGKILL
@@ -71,6 +82,7 @@ def test_training_killed_resumes_to_the_uninterrupted_result(tmp_path, reference
     assert not (tmp_path / "backup").exists()
 
 
+@pytest.mark.slow
 def test_export_killed_leaves_no_version_and_can_be_redone(tmp_path):
     assert drive(tmp_path, "export") == -signal.SIGKILL
     base = tmp_path / "export"
@@ -83,6 +95,7 @@ def test_export_killed_leaves_no_version_and_can_be_redone(tmp_path):
     assert [p.name for p in base.iterdir()] == ["1"]  # the killed export's scratch is gone
 
 
+@pytest.mark.slow
 def test_evaluate_killed_writes_no_metrics_and_can_be_redone(tmp_path):
     assert drive(tmp_path, "evaluate") == -signal.SIGKILL
     assert not (tmp_path / "metrics.json").exists()

@@ -150,7 +150,7 @@ def test_registry_and_critic_presets():
 @pytest.mark.parametrize(
     ("arch", "shape", "kwargs", "message"),
     [
-        ("cifar", (28, 28, 1), {}, "up-convs"),
+        ("cifar", (28, 28, 1), {}, "--image-size 32 32"),
         ("celeba", (64, 64, 3), {"decoder_layers": 3}, "leave it unset"),
         ("cifar", (32, 32, 3), {"filters": 3}, "Bad options"),
         ("conv", (28, 28, 1), {"filters": 3}, "Bad options"),
