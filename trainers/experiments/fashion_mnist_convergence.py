@@ -5,8 +5,8 @@ package's default settings (the f-KL bound of eq. 6 with derangement marginal pa
 run trains on the first 55,000 training images for up to ``MAX_EPOCHS`` epochs, validates on
 the other 5,000 after every epoch, stops once the validation loss (the negative ELBO) has not
 improved for ``PATIENCE`` epochs, and keeps the weights of its best epoch (``best_epoch`` in
-the row). Evaluated on the test split (see the command below for the settings). One more run,
-``infomax-vae-ema_d4_s0``, measures a Keras remedy beside the defaults (``REMEDIES``).
+the row). Evaluated on the test split (see the command below for the settings). Two more runs,
+``infomax-vae-ema_d{4,2}_s0``, measure a Keras remedy beside the defaults (``REMEDIES``).
 
 Command (resumable; finished runs are skipped):
     tf-infomax reproduce fashion_mnist_convergence --root runs/fashion_mnist_convergence \\
@@ -29,7 +29,7 @@ VARIANTS = {
     "vae": ("vae", "f-kl"),
     "infomax-vae-js": ("infomax-vae", "js"),
 }
-# Keras remedies measured beside the defaults (depth 4, seed 0): run-name prefix -> options.
+# Keras remedies measured beside the defaults (seed 0): run-name prefix -> options.
 # ``use_ema``: validation, the kept epoch and the final model use the moving average of the
 # VAE's weights (Keras' default momentum 0.99, about the last 100 steps).
 REMEDIES = {"infomax-vae-ema": {"use_ema": True}}
@@ -60,7 +60,9 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
                 )
     if not smoke:
         for prefix, options in REMEDIES.items():
-            runs[f"{prefix}_d4_s0"] = runs["infomax-vae_d4_s0"].replace(**options)
+            for depth in DEPTHS:
+                base = runs[f"infomax-vae_d{depth}_s0"]
+                runs[f"{prefix}_d{depth}_s0"] = base.replace(**options)
     return runs
 
 
