@@ -181,3 +181,34 @@ def test_use_ema_validates_keeps_and_ends_with_the_moving_average(tmp_path):
     saved = keras.models.load_model(tmp_path / "run" / "model.keras")
     for got, want in zip(saved.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_run_started_before_marginal_scope_existed_resumes(tmp_path):
+    # A run interrupted under 0.2.0 (config.json without marginal_scope and the TensorBoard
+    # options) resumes with today's code on one device instead of being refused.
+    import keras
+
+    from tf_infomax.config import TrainConfig
+    from tf_infomax.training import train
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    config = TrainConfig.from_flat(
+        model="infomax-vae", dataset="sklearn_digits", limit=200, batch_size=50, epochs=2,
+        validation_limit=100,
+    )  # fmt: skip
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(config, out, verbose=0, callbacks=[Interrupt()])
+    written = json.loads((out / "config.json").read_text())
+    for key in ("marginal_scope", "tensorboard_images", "tensorboard_every", "projector_points"):
+        written.pop(key)
+    (out / "config.json").write_text(json.dumps(written))
+    _, history = train(config, out, verbose=0)
+    assert history["epoch"] == [1, 2]
+    changed = config.replace(latent_dim=3)  # a real difference is still refused
+    (out / "model.keras").unlink()
+    with pytest.raises(FileExistsError, match="different config"):
+        train(changed, out, verbose=0)

@@ -337,7 +337,22 @@ def run_splits(config: TrainConfig) -> dict[str, dict]:
     }
 
 
-def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool) -> bool:
+def _same_computation(run: RunDir, config: TrainConfig, replicas: int) -> bool:
+    """Whether ``config`` computes what the unfinished run in ``run`` was started with.
+
+    ``marginal_scope`` is newer than some run directories (their config.json lacks it, read as
+    its legacy value ``replica``): on one replica both scopes pair the same examples, so such
+    a run resumes under today's default.
+    """
+    stored, new = run.config().computation(), config.computation()
+    written = json.loads((run / CONFIG_FILE).read_text())
+    if replicas == 1 and "marginal_scope" not in written:
+        stored.pop("marginal_scope", None)
+        new.pop("marginal_scope", None)
+    return stored == new
+
+
+def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool, replicas: int = 1) -> bool:
     """Check that ``run`` may receive this training; returns whether it resumes one.
 
     Writes nothing: a refused command leaves ``--out`` as it was.
@@ -366,7 +381,7 @@ def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool) -> bool:
             f"{run.path} holds a run that diverged at epoch {run.diverged['epoch']}; pass "
             "--overwrite to start it again (with a lower --learning-rate or --alpha)."
         )
-    if run.config().computation() != config.computation():
+    if not _same_computation(run, config, replicas):
         raise FileExistsError(
             f"{run.path} holds an unfinished run with a different config; resume it with the "
             "same options, pass --overwrite to replace it, or choose another --out."
@@ -462,10 +477,14 @@ def train(
     check_replicas(config, strategy.num_replicas_in_sync)
     run = RunDir(out_dir)
     if role.task_type is None:
-        resume = check_out_dir(run, config, overwrite)
+        resume = check_out_dir(run, config, overwrite, strategy.num_replicas_in_sync)
     else:  # multi-worker: all agree before the first collective of building the model
         resume = agree_to_start(
-            strategy, role, run, config, lambda r: check_out_dir(r, config, overwrite)
+            strategy,
+            role,
+            run,
+            config,
+            lambda r: check_out_dir(r, config, overwrite, strategy.num_replicas_in_sync),
         )
     keras.utils.set_random_seed(config.seed)
     data_config, opt = config.data, config.optimization
@@ -527,7 +546,7 @@ def train(
             role,
             run,
             resume,
-            check=lambda r: check_out_dir(r, config, overwrite=False),
+            check=lambda r: check_out_dir(r, config, False, strategy.num_replicas_in_sync),
             start=start,
             resume_epoch=_backup_epoch,
         )
