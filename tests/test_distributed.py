@@ -28,7 +28,10 @@ def run_step(method: str, *flags: str) -> dict:
 
 @pytest.mark.parametrize(
     ("method", "flags"),
-    [("vae", ()), pytest.param("beta-vae", ("--jit",), marks=pytest.mark.slow)],
+    [  # the infomax-vae test below checks the same update with both optimizers, in CI
+        pytest.param("vae", (), marks=pytest.mark.slow),
+        pytest.param("beta-vae", ("--jit",), marks=pytest.mark.slow),
+    ],
 )
 def test_two_replicas_make_the_single_device_update(method, flags):
     # SGD, so a wrong loss scale (e.g. no division by num_replicas) changes the update 2x.
