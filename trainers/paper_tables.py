@@ -65,15 +65,10 @@ def _grouped(rows: list[dict]) -> dict:
     return groups
 
 
-def _probe(row: dict, kind: str):
-    value = row.get("probe_accuracy")
-    return value.get(kind) if isinstance(value, dict) else None
-
-
 def comparison_section(rows: list[dict]) -> list[str]:
     """Tables 2-3 cell by cell: ours (mean ± sd over seeds) / paper / difference; the other
     measurements; and whether the paper's orderings hold in our runs."""
-    from trainers.report import fmt, fmt_mean, mean_sd, table
+    from trainers.report import fmt, fmt_mean, mean_sd, probe_accuracy, table
 
     groups = _grouped(rows)
     depths = sorted({d for d, _ in groups})
@@ -102,7 +97,8 @@ def comparison_section(rows: list[dict]) -> list[str]:
                 cells.append(fmt(mean_sd(r.get("train_wall_time_s") for r in group)[0], 0))
                 cells += [fmt_mean((r.get(k) for r in group), d) for k, _, d in EXTRA_METRICS]
                 cells += [
-                    fmt_mean((_probe(r, kind) for r in group), 3) for kind in ("linear", "mlp")
+                    fmt_mean((probe_accuracy(r, kind) for r in group), 3)
+                    for kind in ("linear", "mlp")
                 ]
                 body.append(cells)
     lines += ["", "### Other measurements (no paper counterpart)", "", *table(header, body)]

@@ -83,6 +83,12 @@ def headline(row: dict, key: str):
     return value
 
 
+def probe_accuracy(row: dict, kind: str):
+    """The ``linear`` or ``mlp`` probe's test accuracy in a row (None if not measured)."""
+    value = row.get("probe_accuracy")
+    return value.get(kind) if isinstance(value, dict) else None
+
+
 def paper_threshold_au(row: dict):
     """Active units at the paper's epsilon = 0.05 (eq. 7), from the row's metric settings."""
     return (

@@ -12,6 +12,8 @@ import math
 import statistics
 from collections import defaultdict
 
+from trainers.report import fmt, mean_sd, paper_threshold_au, probe_accuracy, table
+
 WARM_UP = 5  # epochs before degradation counts (the target's "after epoch 5")
 
 
@@ -58,27 +60,13 @@ def _val_neg_elbo(history: dict) -> list:
     return [None if r is None or k is None else r + k for r, k in zip(rec, kl, strict=False)]
 
 
-def _num(value, digits=2) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
 def _last(history: dict, key: str):
     values = history.get(key) or []
     return values[-1] if values else None
 
 
-def _au(row: dict, paper: bool = False):
-    settings = (row.get("metric_settings") or {}).get("active_units") or {}
-    return settings.get("count_at_paper_threshold") if paper else row.get("active_units")
-
-
 def run_columns(row: dict) -> dict:
     history = row.get("train_history", {})
-    probe = row.get("probe_accuracy") or {}
     return {
         "run": row["run"],
         "epochs": row.get("epochs"),
@@ -93,25 +81,16 @@ def run_columns(row: dict) -> dict:
         "final train KL": _last(history, "kl"),
         "LL": row.get("log_likelihood"),
         "MI (post-hoc)": row.get("mutual_information"),
-        "AU 0.01": _au(row),
-        "AU 0.05": _au(row, paper=True),
+        "AU 0.01": row.get("active_units"),
+        "AU 0.05": paper_threshold_au(row),
         "KL": row.get("kl"),
-        "MLP probe": probe.get("mlp") if isinstance(probe, dict) else None,
+        "MLP probe": probe_accuracy(row, "mlp"),
     }
 
 
 def runs_table(rows: list[dict]) -> list[str]:
     columns = [run_columns(r) for r in rows]
-    names = list(columns[0])
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    for c in columns:
-        lines.append("| " + " | ".join(_num(c[n]) for n in names) + " |")
-    return lines
-
-
-def _mean(values):
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    return sum(values) / len(values) if values else None
+    return table(list(columns[0]), ([fmt(v) for v in c.values()] for c in columns))
 
 
 def convergence_targets(rows: list[dict]) -> list[str]:
@@ -141,13 +120,13 @@ def convergence_targets(rows: list[dict]) -> list[str]:
             ("mutual_information", 0.3, "MI >= VAE + 0.3"),
             ("active_units", 5.0, "AU >= VAE + 5"),
         ):
-            a, b = _mean(r.get(key) for r in info), _mean(r.get(key) for r in vae)
+            a, b = mean_sd(r.get(key) for r in info)[0], mean_sd(r.get(key) for r in vae)[0]
             checks.append((label, a, b, a is not None and b is not None and a >= b + margin))
         if any(d is None for d in drops):  # runs too short to judge degradation
             checks[0] = (checks[0][0], None, None, None)
         for label, a, b, holds in checks:
             verdict = "n/a" if holds is None else ("yes" if holds else "NO")
-            lines.append(f"| {depth} | {label} | {_num(a)} | {_num(b)} | {verdict} |")
+            lines.append(f"| {depth} | {label} | {fmt(a)} | {fmt(b)} | {verdict} |")
     return lines
 
 

@@ -39,20 +39,19 @@ def figures_for(run: str) -> tuple[str, ...]:
 
 def report(rows: list[dict], context) -> list[str]:
     """One line per run and the Figure 2 panels."""
-    from trainers.report import figures_section, fmt, table
+    from trainers.report import figures_section, fmt, probe_accuracy, table
 
     header = ["run", "model", "arch", "epochs", "active units", "MI (critic)", "MI (aggregate)"]
     header += ["KL", "log-likelihood", "linear probe acc"]
     body = []
     for row in rows:
-        probe = row.get("probe_accuracy") or {}
         cells = [row["run"], row["model"], row["arch"], str(row["epochs"])]
         cells.append(fmt(row.get("active_units")))
         cells += [
             fmt(row.get(key), 3) for key in ("mutual_information", "mutual_information_aggregate")
         ]
         cells += [fmt(row.get("kl"), 2), fmt(row.get("log_likelihood"), 2)]
-        cells.append(fmt(probe.get("linear") if isinstance(probe, dict) else None, 3))
+        cells.append(fmt(probe_accuracy(row, "linear"), 3))
         body.append(cells)
     title = "Figure 2 panels: aggregated posterior and latent codes"
     return table(header, body) + figures_section(title, rows)
