@@ -93,18 +93,21 @@ def runs_table(rows: list[dict]) -> list[str]:
     return table(list(columns[0]), ([fmt(v) for v in c.values()] for c in columns))
 
 
-def convergence_targets(rows: list[dict]) -> list[str]:
-    """The issue's targets on the means over seeds, per decoder depth."""
+def convergence_targets(
+    rows: list[dict], candidate: str = "infomax-vae", label: str = "InfoMax-VAE (f-kl)"
+) -> list[str]:
+    """The issue's targets on the means over seeds, per decoder depth, for the runs named
+    ``{candidate}_d{depth}_s{seed}`` against ``vae_d{depth}_s{seed}``."""
     groups = defaultdict(list)
     for row in rows:
         variant = row["run"].rsplit("_d", 1)[0]
         groups[(variant, row["decoder_layers"])].append(row)
     lines = [
-        "| depth | target | InfoMax-VAE (f-kl) | VAE | holds |",
+        f"| depth | target | {label} | VAE | holds |",
         "|---|---|---|---|---|",
     ]
     for depth in sorted({d for _, d in groups}):
-        info, vae = groups.get(("infomax-vae", depth), []), groups.get(("vae", depth), [])
+        info, vae = groups.get((candidate, depth), []), groups.get(("vae", depth), [])
         if not info or not vae:
             continue
         drops = [worst_drop(_val_neg_elbo(r["train_history"])) for r in info]
@@ -115,18 +118,18 @@ def convergence_targets(rows: list[dict]) -> list[str]:
             ("train MI bound > 0 after ep. 1", min(m if m is not None else -math.inf for m in mis),
              None, all(m is not None and m > 0 for m in mis)),
         ]  # fmt: skip
-        for key, margin, label in (
+        for key, margin, target in (
             ("log_likelihood", -2.0, "LL >= VAE - 2"),
             ("mutual_information", 0.3, "MI >= VAE + 0.3"),
             ("active_units", 5.0, "AU >= VAE + 5"),
         ):
             a, b = mean_sd(r.get(key) for r in info)[0], mean_sd(r.get(key) for r in vae)[0]
-            checks.append((label, a, b, a is not None and b is not None and a >= b + margin))
+            checks.append((target, a, b, a is not None and b is not None and a >= b + margin))
         if any(d is None for d in drops):  # runs too short to judge degradation
             checks[0] = (checks[0][0], None, None, None)
-        for label, a, b, holds in checks:
+        for target, a, b, holds in checks:
             verdict = "n/a" if holds is None else ("yes" if holds else "NO")
-            lines.append(f"| {depth} | {label} | {fmt(a)} | {fmt(b)} | {verdict} |")
+            lines.append(f"| {depth} | {target} | {fmt(a)} | {fmt(b)} | {verdict} |")
     return lines
 
 
