@@ -9,7 +9,9 @@ Usage (from the repository root):
 ``--folder_images`` PNGs (28x28 grey and 64x64 RGB, two class subfolders) into a temporary
 directory, then times the first epoch (listing, decoding every file once, validating, plus
 the epoch itself) and later epochs (from the in-memory cache), and adds them to the results
-file under ``folders`` (the other keys are kept).
+file under ``folders`` (the other keys are kept); keys ending in ``_disk`` time the same
+folder decoded to memory-mapped files (the memory budget set to 0), as for a folder larger
+than memory.
 
 Builds ``tf_infomax.data.load("fashion_mnist", "train", batch_size=100)`` (shuffled, drop
 remainder, as training uses it), runs one epoch to warm up (it decodes the TFDS records and fills
@@ -37,6 +39,7 @@ import tensorflow_datasets as tfds  # noqa: E402
 from machine import cpu_model  # noqa: E402  (benchmarks/machine.py)
 
 from tf_infomax import data  # noqa: E402
+from tf_infomax.data import disk_cache, user_source  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "pipeline_throughput.json"
 
@@ -110,18 +113,31 @@ def folders(args) -> dict:
             key = "x".join(map(str, shape))
             root = pathlib.Path(tmp) / key
             write_folder(root, args.folder_images, shape)
-            results[key] = measure_folder(root, args.repeats, args.batch_size, args.folder_images)
-            print(
-                f"dir: {args.folder_images} PNGs {key}: first epoch (decode) "
-                f"{results[key]['first_epoch_images_per_s']:,} images/s "
-                f"(decoding {results[key]['decode_s']} s), cached epochs "
-                f"{results[key]['cached_epoch_images_per_s_median']:,} images/s "
-                f"(median of {args.repeats})"
-            )
+            # In memory (the default for data that fits), then decoded to memory-mapped files
+            # as for a folder larger than the memory budget (tf_infomax.data.disk_cache).
+            for name, budget in ((key, None), (f"{key}_disk", "0")):
+                user_source._CACHE.clear()
+                os.environ[disk_cache.CACHE_DIR_ENV] = str(pathlib.Path(tmp) / "cache")
+                os.environ.pop(disk_cache.BUDGET_ENV, None)
+                if budget is not None:
+                    os.environ[disk_cache.BUDGET_ENV] = budget
+                results[name] = measure_folder(
+                    root, args.repeats, args.batch_size, args.folder_images
+                )
+                print(
+                    f"dir: {args.folder_images} PNGs {name}: first epoch (decode) "
+                    f"{results[name]['first_epoch_images_per_s']:,} images/s "
+                    f"(decoding {results[name]['decode_s']} s), cached epochs "
+                    f"{results[name]['cached_epoch_images_per_s_median']:,} images/s "
+                    f"(median of {args.repeats})"
+                )
+            os.environ.pop(disk_cache.BUDGET_ENV, None)
     return {
         "benchmark": "dir:PATH sources (tf_infomax.data.load), no model: first epoch lists, "
         "decodes (tf.io.decode_image, parallel) and validates every file once, then iterates; "
-        "later epochs read the in-memory uint8 cache",
+        "later epochs read the in-memory uint8 cache (keys *_disk: the memory budget set to 0, "
+        "so the folder is decoded once to memory-mapped .npy files and batches are gathered "
+        "from them)",
         "command": " ".join(["python benchmarks/pipeline_throughput.py", *sys.argv[1:]]),
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "batch_size": args.batch_size,

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from tf_infomax.data import disk_cache
 from tf_infomax.data import images as image_ops
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -174,19 +175,7 @@ def decode(
     entries = [(split, path, label) for split, fs in folder.files.items() for path, label in fs]
     decoded = dict(_decoded([path for _, path, _ in entries], image_size))
     unreadable = [folder.relative(entries[i][1]) for i in range(len(entries)) if i not in decoded]
-    notes: dict = {}
-    if unreadable:
-        shown = ", ".join(unreadable[:SHOWN]) + (", ..." if len(unreadable) > SHOWN else "")
-        if not skip_unreadable:
-            raise ValueError(
-                f"dir:{root}: {len(unreadable)} of {len(entries)} files cannot be decoded as "
-                f"images (corrupt or not really PNG/JPEG/BMP/GIF): {shown}. Remove or replace "
-                "them, or pass --skip-unreadable to train without them."
-            )
-        warnings.warn(
-            f"dir:{root}: skipped {len(unreadable)} unreadable files ({shown}).", stacklevel=3
-        )
-        notes["skipped_unreadable"] = {"count": len(unreadable), "files": unreadable}
+    notes = _unreadable_notes(root, unreadable, len(entries), skip_unreadable)
     if not decoded:
         raise ValueError(f"dir:{root}: none of the {len(entries)} image files can be decoded.")
     sizes = collections.Counter(image.shape[:2] for image in decoded.values())
@@ -221,6 +210,95 @@ def decode(
         labels = np.array([entries[i][2] for i in rows], np.int64)
         splits[split] = (images, labels)
     return splits, notes
+
+
+def _unreadable_notes(root: str, unreadable: list[str], total: int, skip: bool) -> dict:
+    """The record of files that did not decode; an error unless ``skip`` (--skip-unreadable)."""
+    if not unreadable:
+        return {}
+    shown = ", ".join(unreadable[:SHOWN]) + (", ..." if len(unreadable) > SHOWN else "")
+    if not skip:
+        raise ValueError(
+            f"dir:{root}: {len(unreadable)} of {total} files cannot be decoded as "
+            f"images (corrupt or not really PNG/JPEG/BMP/GIF): {shown}. Remove or replace "
+            "them, or pass --skip-unreadable to train without them."
+        )
+    message = f"dir:{root}: skipped {len(unreadable)} unreadable files ({shown})."
+    warnings.warn(message, stacklevel=4)
+    return {"skipped_unreadable": {"count": len(unreadable), "files": unreadable}}
+
+
+def decoded_bytes(folder: Folder, image_size=None, channels: int | None = None) -> int:
+    """The size of the folder's images decoded to ``uint8``, from the first image's shape."""
+    path = next(p for files in folder.files.values() for p, _ in files)
+    if image_size is None or channels is None:
+        try:
+            image = image_ops.drop_alpha(
+                tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+            )
+            height, width, have = image.shape
+        except (tf.errors.InvalidArgumentError, ValueError):
+            height, width, have = 256, 256, 3  # an unreadable first file: a generous guess
+        image_size = image_size or (height, width)
+        channels = channels or max(have, 1)
+    return folder.num_files * int(image_size[0]) * int(image_size[1]) * int(channels)
+
+
+def decode_to_disk(
+    folder: Folder,
+    directory: os.PathLike,
+    *,
+    image_size: Sequence[int] | None = None,
+    channels: int | None = None,
+    skip_unreadable: bool = False,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict]:
+    """``decode`` for folders larger than memory: each split into memory-mapped ``uint8`` files.
+
+    The arrays go to ``directory`` (``tf_infomax.data.disk_cache``), atomically, and are read
+    back from there without decoding when it is complete. Images are written as they decode,
+    so the checks of ``decode`` run incrementally; a folder mixing grey and RGB images needs
+    ``channels``.
+
+    Raises:
+        ValueError: as ``decode``, and mixed channel counts without ``channels``.
+    """
+    stored = disk_cache.read(directory)
+    if stored is not None:
+        return stored
+    root = folder.root
+    entries = [(split, path, label) for split, fs in folder.files.items() for path, label in fs]
+    capacity = collections.Counter(split for split, _, _ in entries)
+    unreadable, expected, shape = [], 0, None
+    with disk_cache.Writer(directory) as writer:
+        for index, image in _decoded([path for _, path, _ in entries], image_size):
+            unreadable += [folder.relative(entries[i][1]) for i in range(expected, index)]
+            expected = index + 1
+            split, path, label = entries[index]
+            if shape is None:
+                shape, first = image.shape[:2], folder.relative(path)
+                target = channels or image.shape[2]
+            if image.shape[:2] != shape:
+                raise ValueError(
+                    f"dir:{root}: the images have different sizes: {shape[0]}x{shape[1]} "
+                    f"({first}) and {image.shape[0]}x{image.shape[1]} ({folder.relative(path)}). "
+                    f"Pass --image-size H W to resize them all (e.g. --image-size {shape[0]} "
+                    f"{shape[1]})."
+                )
+            if image.shape[2] != target:
+                if channels is None:
+                    raise ValueError(
+                        f"dir:{root}: grey and RGB images are mixed ({first} has {target} "
+                        f"channels, {folder.relative(path)} {image.shape[2]}); pass --channels 3 "
+                        "(or 1) to convert them all."
+                    )
+                image = image_ops.to_channels(tf.constant(image[None]), target).numpy()[0]
+            writer.add(split, capacity[split], image, label)
+        unreadable += [folder.relative(entries[i][1]) for i in range(expected, len(entries))]
+        notes = _unreadable_notes(root, unreadable, len(entries), skip_unreadable)
+        if shape is None:
+            raise ValueError(f"dir:{root}: none of the {len(entries)} image files can be decoded.")
+        writer.finish(notes)
+    return disk_cache.read(directory)
 
 
 def _stack_as(images: list[np.ndarray], channels: int) -> np.ndarray:

@@ -1,7 +1,9 @@
 """``load``: batched, prefetched ``tf.data`` pipelines of images in [0, 1] and int64 labels.
 
 Per-example work (TFDS decoding, CelebA's crop and resize) runs once, before an in-memory
-``cache`` of compact ``uint8`` images. A shuffled (or binarized) pipeline then takes, at the
+``cache`` of compact ``uint8`` images (a ``dir:`` source larger than the memory budget is
+decoded once to memory-mapped files instead, ``tf_infomax.data.disk_cache``, and each batch
+is gathered from them). A shuffled (or binarized) pipeline then takes, at the
 start of each iteration, the cached split as one tensor, permutes its indices statelessly by
 (seed, epoch) and gathers whole batches, which it converts (or binarizes) in one vectorized map.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -110,9 +113,12 @@ def load(
     drop_remainder = is_train if drop_remainder is None else drop_remainder
     epochs = _epochs(epoch)
 
+    on_disk = None  # memory-mapped images of a source decoded to disk; examples are indices
     if parse_source(spec.name) is not None:
         options = SourceOptions(**source_options, data_dir=data_dir)
-        examples = open_source(name, options, download=download).examples(split)
+        source = open_source(name, options, download=download)
+        examples = source.examples(split)
+        on_disk = source.disk_images.get(base_split)
     else:
         examples = _examples(spec, split, data_dir=data_dir, download=download)
         if image_size is not None or channels is not None:
@@ -124,7 +130,7 @@ def load(
         examples = holdout.apply(examples)
     if limit is not None:
         examples = examples.take(limit)
-    if cache:
+    if cache and on_disk is None:
         examples = examples.cache() if cache is True else examples.cache(os.fspath(cache))
     binarize = binarize and not spec.binary
     if shuffle or binarize:
@@ -139,8 +145,23 @@ def load(
             examples = examples.repeat()
         batches = examples.batch(batch_size, drop_remainder=drop_remainder)
         convert = _converter(spec, include_labels)
+    if on_disk is not None:
+        batches = batches.map(_disk_gatherer(on_disk), num_parallel_calls=AUTOTUNE)
     batches = batches.map(convert, num_parallel_calls=AUTOTUNE)
     return batches.prefetch(AUTOTUNE).with_options(_options())
+
+
+def _disk_gatherer(images: np.ndarray):
+    """Replaces a batch of indices by those images, read from the memory-mapped array."""
+
+    def read(indices: np.ndarray) -> np.ndarray:
+        return np.asarray(images[indices])
+
+    def gather(indices: tf.Tensor, labels: tf.Tensor, *key: tf.Tensor):
+        batch = tf.numpy_function(read, [indices], tf.uint8, stateful=False)
+        return (tf.ensure_shape(batch, (None, *images.shape[1:])), labels, *key)
+
+    return gather
 
 
 def _epochs(epoch: int | tf.Variable | DataEpoch | None) -> tf.data.Dataset:

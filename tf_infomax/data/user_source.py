@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from tf_infomax.data import arrays, image_folder
+from tf_infomax.data import arrays, disk_cache, image_folder
 from tf_infomax.data import images as image_ops
 from tf_infomax.data.errors import DatasetNotFoundError
 from tf_infomax.data.registry import DatasetSpec
@@ -52,11 +52,16 @@ class SourceOptions:
 
 @dataclasses.dataclass
 class UserSource:
-    """A read source: its spec, a function split -> examples, and its record."""
+    """A read source: its spec, a function split -> examples, and its record.
+
+    ``disk_images`` holds the memory-mapped images of the splits decoded to disk
+    (``tf_infomax.data.disk_cache``); their examples are (index, label) pairs.
+    """
 
     spec: DatasetSpec
     examples: Callable[[str], tf.data.Dataset]
     record: dict
+    disk_images: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def fingerprint(source: SourceName, data_dir: str | None = None) -> str:
@@ -97,16 +102,22 @@ def _open_arrays(source: SourceName, options: SourceOptions, digest: str) -> Use
     class_names = None
     if source.kind == "dir":
         folder = image_folder.scan(source.target)
-        splits, notes = image_folder.decode(
-            folder,
+        decode = dict(
             image_size=options.image_size,
             channels=options.channels,
             skip_unreadable=options.skip_unreadable,
         )
+        stored = "files"
+        size = image_folder.decoded_bytes(folder, options.image_size, options.channels)
+        if size > disk_cache.memory_budget():
+            directory = disk_cache.cache_root() / _disk_key(digest, options)
+            splits, notes = image_folder.decode_to_disk(folder, directory, **decode)
+            stored = f"files, decoded to {directory} (about {size / 2**20:.0f} MiB)"
+        else:
+            splits, notes = image_folder.decode(folder, **decode)
         class_names = folder.class_names
         if folder.ignored:
             notes["ignored_files"] = {"count": len(folder.ignored), "files": folder.ignored[:20]}
-        stored = "files"
     else:
         read = arrays.read(source.target)
         splits = {split: (_fit_array(x, options), y) for split, (x, y) in read.items()}
@@ -128,6 +139,9 @@ def _open_arrays(source: SourceName, options: SourceOptions, digest: str) -> Use
     spec = _spec(source, image_shape, num_classes, {s: len(y) for s, (_, y) in splits.items()})
 
     def examples(split: str) -> tf.data.Dataset:
+        images, labels = splits[split]
+        if disk_cache.is_on_disk(images):  # (index, label): load gathers the images
+            return tf.data.Dataset.from_tensor_slices((np.arange(len(labels)), labels))
         return tf.data.Dataset.from_tensor_slices(splits[split])
 
     record = {
@@ -142,7 +156,15 @@ def _open_arrays(source: SourceName, options: SourceOptions, digest: str) -> Use
         "fingerprint": digest,
         **notes,
     }
-    return UserSource(spec, examples, record)
+    disk = {split: x for split, (x, _) in splits.items() if disk_cache.is_on_disk(x)}
+    return UserSource(spec, examples, record, disk)
+
+
+def _disk_key(digest: str, options: SourceOptions) -> str:
+    """The cache folder of a source read with ``options``: its fingerprint and the options."""
+    size = "x".join(map(str, options.image_size)) if options.image_size else "stored"
+    key = f"{digest.split(':')[-1][:24]}-{size}-c{options.channels or 'stored'}"
+    return key + ("-skip" if options.skip_unreadable else "")
 
 
 def _fit_array(x: np.ndarray, options: SourceOptions) -> np.ndarray:
