@@ -60,6 +60,8 @@ def test_two_workers_train_like_one_process(tmp_path):
     result = _launch(tmp_path, out, "--epochs", "1")
     assert result.returncode == 0, result.stdout[-4000:]
     assert re.search(r"^\[worker 1\] ", result.stdout, re.M)
+    assert re.search(r"^\[worker 1\] trained as a worker; the chief wrote ", result.stdout, re.M)
+    assert not re.search(r"^\[worker 1\] wrote ", result.stdout, re.M)
     run = RunDir(out)
     assert run.is_finished and run.logs_dir.is_dir()
     assert {p.name for p in out.iterdir()} == {"config.json", "history.json", "model.keras", "logs"}

@@ -8,6 +8,8 @@ open one file (HDF5 locks ``backup/latest.weights.h5``).
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -43,6 +45,17 @@ def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
     task_type = getattr(resolver, "task_type", None) or None
     task_id = int(getattr(resolver, "task_id", 0) or 0)
     return WorkerRole(task_type, task_id, bool(strategy.extended.should_checkpoint))
+
+
+def is_chief_process() -> bool:
+    """Whether $TF_CONFIG (if any) makes this process the chief: the ``chief`` task, or
+    ``worker`` 0 in a cluster without one (``worker_role``'s rule, without a strategy)."""
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task") or {}
+    task_type, task_id = task.get("type"), int(task.get("index", 0) or 0)
+    if not task_type or task_type == "chief":
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in config.get("cluster", {})
 
 
 def remove_scratch(path: Path) -> None:

@@ -27,11 +27,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from tf_infomax.config import config_from_args
+    from tf_infomax.distributed.workers import is_chief_process
     from tf_infomax.training import train
 
     config = config_from_args(args)
     _, history = train(config, args.out, overwrite=args.overwrite)
     final = {k: v[-1] for k, v in history.items() if isinstance(v, list) and v and k != "epoch"}
     print("final:", json.dumps({k: round(v, 4) for k, v in final.items() if v is not None}))
-    print(f"wrote {args.out}/model.keras, config.json, history.json")
+    if is_chief_process():
+        print(f"wrote {args.out}/model.keras, config.json, history.json")
+    else:  # the chief writes the run directory; this worker's copies were scratch
+        print(f"trained as a worker; the chief wrote {args.out}")
     return 0
