@@ -257,7 +257,7 @@ def report(runs: list[dict], results: str) -> list[str]:
             f"{last['reconstruction']:.1f} / {last['kl']:.1f} / {last['mi']:.2f} | "
             f"{last['test_neg_elbo']:.1f} | {last['test_active_units']} | "
             f"{max(e['kl'] for e in finite):.1f} | "
-            f"{min(e['mi_lowest_batch'] for e in finite):.2f} | "
+            f"{_cell(min(e['mi_lowest_batch'] for e in finite))} | "
             f"{max(e['joint_max'] for e in finite):.1f} | "
             f"{min(e['log_var_min'] for e in finite):.1f} |"
         )
