@@ -243,9 +243,9 @@ def report(runs: list[dict], results: str) -> list[str]:
         "edit by hand. What we read in it: [plain_reference_notes.md](plain_reference_notes.md).",
         "",
         "| run | epochs | first epoch with a non-finite step | last finite epoch: train rec. / KL "
-        "/ MI bound | its test -ELBO (2,000 images) | AU (0.01) | lowest batch MI bound | "
-        "largest joint score | smallest log-variance |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "/ MI bound | its test -ELBO (2,000 images) | AU (0.01) | largest epoch-mean KL | lowest "
+        "batch MI bound | largest joint score | smallest log-variance |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         epochs = run["epochs"]
@@ -256,6 +256,7 @@ def report(runs: list[dict], results: str) -> list[str]:
             f"| {run['run']} | {len(epochs)} | {bad[0] if bad else '-'} | {last['epoch']}: "
             f"{last['reconstruction']:.1f} / {last['kl']:.1f} / {last['mi']:.2f} | "
             f"{last['test_neg_elbo']:.1f} | {last['test_active_units']} | "
+            f"{max(e['kl'] for e in finite):.1f} | "
             f"{min(e['mi_lowest_batch'] for e in finite):.2f} | "
             f"{max(e['joint_max'] for e in finite):.1f} | "
             f"{min(e['log_var_min'] for e in finite):.1f} |"
