@@ -212,3 +212,46 @@ def test_a_run_started_before_marginal_scope_existed_resumes(tmp_path):
     (out / "model.keras").unlink()
     with pytest.raises(FileExistsError, match="different config"):
         train(changed, out, verbose=0)
+
+
+def test_the_moving_average_is_on_by_default_for_the_f_kl_term_only(tmp_path):
+    import keras
+    import numpy as np
+
+    from tf_infomax import build_model
+    from tf_infomax.config import TrainConfig
+    from tf_infomax.models.infomax_vae import uses_ema
+    from tf_infomax.training import make_model
+
+    def cli_default(**options):
+        config = TrainConfig.from_flat(dataset="sklearn_digits", **options)
+        return uses_ema(make_model(config, (8, 8, 1)).optimizer)
+
+    assert cli_default(model="infomax-vae")
+    assert not cli_default(model="infomax-vae", use_ema=False)
+    assert not cli_default(model="infomax-vae", estimator="js")
+    assert not cli_default(model="vae") and not cli_default(model="infovae")
+    assert cli_default(model="vae", use_ema=True)
+
+    # The API: compile()'s default optimizer averages, fit validates on the average and ends
+    # with it.
+    model = build_model("infomax-vae", image_shape=(8, 8, 1), latent_dim=2, critic_units=(8,))
+    model.compile()
+    assert uses_ema(model.optimizer)
+    x = np.random.default_rng(0).uniform(size=(40, 8, 8, 1)).astype("float32")
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):  # the last one: before validation
+            opt = self.model.optimizer
+            self.average = [v.numpy() for v in opt._model_variables_moving_average]
+
+        def on_test_begin(self, logs=None):
+            self.validated = [v.numpy() for v in self.model.optimizer._trainable_variables]
+
+    probe = Probe()
+    model.fit(x, batch_size=20, epochs=1, validation_data=(x,), verbose=0, callbacks=[probe])
+    for got, want in zip(probe.validated, probe.average, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    final = [v.numpy() for v in model.optimizer._trainable_variables]
+    for got, want in zip(final, probe.average, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

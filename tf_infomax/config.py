@@ -163,9 +163,10 @@ class OptimizationConfig:
     lr_schedule: str = option(
         "constant", "learning-rate schedule of both optimizers", choices=("constant", "cosine")
     )
-    use_ema: bool = option(
-        False,
-        "keep a moving average of the VAE's weights (Keras use_ema), validate and end with it",
+    use_ema: bool | None = option(
+        None,
+        "keep a moving average of the VAE's weights (Keras use_ema), validate and end with it; "
+        "none: on for the f-kl MI term (infomax-vae), off otherwise",
     )
     ema_momentum: float = option(0.99, "momentum of that moving average")
     keep_best: bool = option(

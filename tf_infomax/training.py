@@ -35,7 +35,7 @@ from tf_infomax.distributed.workers import remove_scratch
 from tf_infomax.errors import TrainingDivergedError  # re-exported: its old home
 from tf_infomax.models import build_model
 from tf_infomax.models.divergence import StopOnDivergence, non_finite_loss
-from tf_infomax.models.infomax_vae import InfoMaxVAE
+from tf_infomax.models.infomax_vae import InfoMaxVAE, uses_ema
 from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
 from tf_infomax.projector import write_run_projector
@@ -173,11 +173,13 @@ class _BestCheckpoint(keras.callbacks.ModelCheckpoint):
             self.swap._swap_variables()
 
 
-def _selection_callbacks(run: RunDir, opt: OptimizationConfig, history: dict) -> list:
-    """Score validation on the moving average (--use-ema; Keras' SwapEMAWeights), keep the
-    best epoch's weights (ModelCheckpoint) and stop early (EarlyStopping)."""
+def _selection_callbacks(
+    run: RunDir, opt: OptimizationConfig, history: dict, ema: bool = False
+) -> list:
+    """Score validation on the moving average (``ema``: --use-ema; Keras' SwapEMAWeights), keep
+    the best epoch's weights (ModelCheckpoint) and stop early (EarlyStopping)."""
     callbacks = []
-    swap = keras.callbacks.SwapEMAWeights(swap_on_epoch=False) if opt.use_ema else None
+    swap = keras.callbacks.SwapEMAWeights(swap_on_epoch=False) if ema else None
     if swap is not None:
         callbacks.append(swap)
     if opt.keep_best:
@@ -220,7 +222,7 @@ def make_model(config: TrainConfig, image_shape, steps_per_epoch: int | None = N
             FusedAdam(
                 rate(opt.learning_rate),
                 global_clipnorm=opt.clipnorm,
-                use_ema=opt.use_ema,
+                use_ema=model.ema_by_default if opt.use_ema is None else opt.use_ema,
                 ema_momentum=opt.ema_momentum,
             ),
             policy,
@@ -587,7 +589,7 @@ def _fit(model, run, config, strategy, resume, pipelines, *, verbose, callbacks)
     distribution = describe(strategy, opt.batch_size)
     history_writer = _HistoryWriter(run, _resumed_history(run) if resume else {}, distribution)
     divergence = StopOnDivergence(raise_error=False)  # reported below, with diverged.json
-    selection = _selection_callbacks(run, opt, history_writer.history)
+    selection = _selection_callbacks(run, opt, history_writer.history, uses_ema(model.optimizer))
     model.fit(
         train_ds,
         epochs=opt.epochs,

@@ -50,8 +50,9 @@ SAFEGUARDS = {
 }
 SAFEGUARDS_OFF = dict.fromkeys(SAFEGUARDS)
 NO_CLIP = {"clipnorm": None, "critic_clipnorm": None}
-BEFORE = {"marginal_pairs": "permutation", **SAFEGUARDS}
-FIX = {"marginal_pairs": "derangement", **SAFEGUARDS}
+# Without the moving average of the weights (on by default for f-KL since these runs).
+BEFORE = {"marginal_pairs": "permutation", "use_ema": False, **SAFEGUARDS}
+FIX = {"marginal_pairs": "derangement", "use_ema": False, **SAFEGUARDS}
 ARMS: dict[str, dict] = {
     "defaults": BEFORE,
     "minimal": {**BEFORE, **SAFEGUARDS_OFF},
