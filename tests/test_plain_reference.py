@@ -105,3 +105,6 @@ def test_the_script_logs_every_epoch_and_keeps_one_row_per_run(tmp_path, monkeyp
     plain_reference.main([*tiny, "--seed", "0"])  # the same run again replaces its row
     runs = json.loads((tmp_path / "plain.json").read_text())
     assert [r["run"] for r in runs] == ["alpha0_d4_seed1", "alpha10_d4_seed0"]
+    lines = plain_reference.report(runs, "plain.json")
+    assert sum(line.startswith("| alpha") for line in lines) == 2  # one summary line per run
+    assert "## alpha10_d4_seed0" in lines
