@@ -65,6 +65,9 @@ def test_one_step_values_match_a_direct_computation(images):
     expected_grad_kl = float(tf.norm(tape.gradient(kl, output)))
     history = model.fit(x, batch_size=10, epochs=1, verbose=0).history
     assert history["log_var_min"][0] == pytest.approx(float(tf.reduce_min(raw_log_var)), rel=1e-5)
+    assert history["log_var_max"][0] == pytest.approx(float(tf.reduce_max(raw_log_var)), rel=1e-5)
+    raw_mean = tf.split(output, 2, axis=-1)[0]
+    assert history["mean_abs_max"][0] == pytest.approx(float(tf.reduce_max(tf.abs(raw_mean))))
     floored = float(tf.reduce_mean(tf.cast(raw_log_var < -0.05, tf.float32)))
     assert history["log_var_floored"][0] == pytest.approx(floored)
     assert history["grad_kl"][0] == pytest.approx(expected_grad_kl, rel=1e-4)

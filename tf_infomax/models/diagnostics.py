@@ -14,8 +14,9 @@ What each logged name measures (per epoch: the mean over steps, or the extreme f
   strategy the norm is that of the replica's share times the number of replicas.
 * ``joint_score_mean/max``, ``marginal_score_mean/max``: the critic's scores t(x, z) on joint
   and permuted pairs; ``log_mean_exp_marginal``: log E_marginal[exp(t - 1)] of eq. 6.
-* ``log_var_min``: the smallest posterior log-variance the encoder output (before the floor);
-  ``log_var_floored``: the fraction of log-variances raised by the floor.
+* ``log_var_min``, ``log_var_max``: the smallest and largest posterior log-variance the encoder
+  output (before the floor); ``log_var_floored``: the fraction of log-variances raised by the
+  floor; ``mean_abs_max``: the largest |posterior mean| (eq. 3's KL grows with its square).
 """
 
 from __future__ import annotations
@@ -56,7 +57,13 @@ class Extreme(keras.metrics.Metric):
         return {**super().get_config(), "mode": self.mode}
 
 
-EXTREMES = {"joint_score_max": "max", "marginal_score_max": "max", "log_var_min": "min"}
+EXTREMES = {
+    "joint_score_max": "max",
+    "marginal_score_max": "max",
+    "log_var_min": "min",
+    "log_var_max": "max",
+    "mean_abs_max": "max",
+}
 MEANS = (
     "grad_reconstruction",
     "grad_kl",

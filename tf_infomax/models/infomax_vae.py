@@ -528,10 +528,12 @@ class InfoMaxVAE(keras.Model):
         """The diagnostics of a forward pass: smallest log-variance, critic scores."""
         if not self.diagnostics:
             return {}
-        _, log_var = tf.split(forward.encoder_output, 2, axis=-1)
+        mean, log_var = tf.split(forward.encoder_output, 2, axis=-1)
         floor = self.min_log_var if self.min_log_var is not None else -float("inf")
         values = {
             "log_var_min": tf.reduce_min(log_var),
+            "log_var_max": tf.reduce_max(log_var),
+            "mean_abs_max": tf.reduce_max(tf.abs(mean)),
             "log_var_floored": tf.reduce_mean(tf.cast(log_var < floor, tf.float32)),
         }
         if self.critic is not None:
