@@ -233,6 +233,15 @@ def test_the_moving_average_is_on_by_default_for_the_f_kl_term_only(tmp_path):
     assert not cli_default(model="vae") and not cli_default(model="infovae")
     assert cli_default(model="vae", use_ema=True)
 
+    # train() records what ran: config.json holds the resolved value, so a resume compares it.
+    from tf_infomax.runs import RunDir
+    from tf_infomax.training import train
+
+    tiny = dict(dataset="sklearn_digits", limit=100, batch_size=50, epochs=1, validation_limit=0)
+    for method, expected in (("infomax-vae", True), ("vae", False)):
+        train(TrainConfig.from_flat(model=method, **tiny), tmp_path / method, verbose=0)
+        assert RunDir(tmp_path / method).config().optimization.use_ema is expected
+
     # The API: compile()'s default optimizer averages, fit validates on the average and ends
     # with it.
     model = build_model("infomax-vae", image_shape=(8, 8, 1), latent_dim=2, critic_units=(8,))

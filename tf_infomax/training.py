@@ -36,6 +36,7 @@ from tf_infomax.errors import TrainingDivergedError  # re-exported: its old home
 from tf_infomax.models import build_model
 from tf_infomax.models.divergence import StopOnDivergence, non_finite_loss
 from tf_infomax.models.infomax_vae import InfoMaxVAE, uses_ema
+from tf_infomax.models.methods import ema_by_default, method_weights
 from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
 from tf_infomax.projector import write_run_projector
@@ -473,6 +474,7 @@ def train(
         The trained model and the history dict (also in ``out_dir/history.json``).
     """
     check_config(config)
+    config = _with_ema_resolved(config)
     if strategy is None:
         strategy = make_strategy(config.distribution.strategy, config.distribution.devices)
     role = worker_role(strategy)
@@ -570,6 +572,22 @@ def train(
         if not role.is_chief:
             remove_scratch(run.path)
     return model, history
+
+
+def _with_ema_resolved(config: TrainConfig) -> TrainConfig:
+    """``config`` with ``use_ema`` None replaced by what it means for this model, so that
+    config.json records what ran and a resume compares the same values."""
+    if config.optimization.use_ema is not None:
+        return config
+    m = config.model
+    weights = method_weights(
+        m.method,
+        beta=m.beta,
+        alpha=m.alpha,
+        infovae_alpha=m.infovae_alpha,
+        infovae_lambda=m.infovae_lambda,
+    )
+    return config.replace(use_ema=ema_by_default(weights.alpha, m.estimator))
 
 
 def check_replicas(config: TrainConfig, replicas: int) -> None:

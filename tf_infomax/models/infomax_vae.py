@@ -12,7 +12,7 @@ from tf_infomax.config import CRITIC_CLIPNORM, CRITIC_SCORE_BOUND, VAE_CLIPNORM
 from tf_infomax.models import diagnostics as diag
 from tf_infomax.models import validation
 from tf_infomax.models.divergence import StopOnDivergence
-from tf_infomax.models.methods import RegularizerWeights, check_weights
+from tf_infomax.models.methods import RegularizerWeights, check_weights, ema_by_default
 from tf_infomax.networks.critic import MLPCritic
 from tf_infomax.objectives.mi_estimators import get_estimator, marginal_permutation
 from tf_infomax.objectives.mmd import mmd
@@ -417,14 +417,10 @@ class InfoMaxVAE(keras.Model):
 
     @property
     def ema_by_default(self) -> bool:
-        """Whether ``compile()``'s default optimizer keeps a moving average of the weights.
-
-        On for the f-KL MI term (eq. 6) with alpha > 0: its exp(t - 1) gradient makes the
-        weights at any one step noisy (validation -ELBO epoch-to-epoch sd 2.7-3.6 nats vs
-        VAE's 0.6-0.8), and the average (Keras ``use_ema``; ``fit`` validates on it and ends
-        with it) takes the noise out (0.5-0.6; docs/results/fashion_mnist_convergence_notes.md).
+        """Whether ``compile()``'s default optimizer keeps a moving average of the weights
+        (Keras ``use_ema``; ``fit`` validates on it and ends with it): ``methods.ema_by_default``.
         """
-        return self.critic is not None and self.alpha > 0 and self.estimator.name == "f-kl"
+        return ema_by_default(self.alpha, self.estimator.name)
 
     def get_compile_config(self):
         config = {

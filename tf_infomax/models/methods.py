@@ -81,3 +81,13 @@ def check_weights(weights: RegularizerWeights) -> None:
     for name, value in weights.as_dict().items():
         if not value >= 0:  # also catches NaN
             raise ValueError(f"{name} must be >= 0 (eq. 3), got {value}.")
+
+
+def ema_by_default(alpha: float, estimator: str) -> bool:
+    """Whether the VAE optimizer keeps a moving average of the weights unless told otherwise.
+
+    On for the f-KL MI term (eq. 6) with alpha > 0: its exp(t - 1) gradient makes the weights at
+    any one step noisy (validation -ELBO epoch-to-epoch sd 2.7-3.6 nats vs VAE's 0.6-0.8); the
+    average takes the noise out (0.5-0.6; docs/results/fashion_mnist_convergence_notes.md).
+    """
+    return alpha > 0 and estimator == "f-kl"
