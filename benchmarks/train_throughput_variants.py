@@ -48,12 +48,8 @@ from throughput import ours  # noqa: E402  (benchmarks/throughput/: shared with 
 from throughput.timing import interleave, step_ms  # noqa: E402
 
 import tf_infomax  # noqa: E402
-from tf_infomax.models.infomax_vae import (  # noqa: E402
-    CRITIC_CLIPNORM,
-    VAE_CLIPNORM,
-    InfoMaxVAE,
-    Terms,
-)
+from tf_infomax.config import CRITIC_CLIPNORM  # noqa: E402
+from tf_infomax.models.infomax_vae import InfoMaxVAE, Terms  # noqa: E402
 from tf_infomax.objectives.mmd import mmd  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "train_throughput_variants.json"
@@ -119,7 +115,9 @@ def compile_variant(model: InfoMaxVAE, variant: str, jit: bool) -> None:
         return
     critic = keras.optimizers.Adam(1e-4, global_clipnorm=CRITIC_CLIPNORM)
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=VAE_CLIPNORM),
+        optimizer=keras.optimizers.Adam(
+            1e-3, global_clipnorm=model.clipnorm_by_default, use_ema=model.ema_by_default
+        ),
         critic_optimizer=critic if model.critic is not None else None,
         jit_compile=jit,
     )

@@ -30,6 +30,8 @@ def test_flags_are_generated_from_the_fields_with_their_defaults():
         track_mi=True,
     )  # fmt: skip
     assert config.optimization.clipnorm is None
+    for text, value in (("auto", "auto"), ("250", 250.0), ("None", None)):
+        assert config_from_args(_train_args("--clipnorm", text)).optimization.clipnorm == value
 
 
 def test_config_file_then_set_then_flags(tmp_path):

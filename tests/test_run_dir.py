@@ -12,6 +12,7 @@ from tf_infomax.runs import RunDir, atomic_path, write_json
 from trainers.cli import main
 
 TINY = ["--dataset", "sklearn_digits", "--latent-dim", "3", "--limit", "100", "--batch-size", "50"]
+TINY += ["--arch-option", "units=32", "--critic-units", "16", "8"]  # small networks: fast steps
 
 
 def _train(out, *args):
@@ -31,7 +32,7 @@ def _train(out, *args):
         (["--keep-best", "--validation-limit", "0"], "need validation"),
         (["--model", "infomax-vae", "--batch-size", "1"], "Batch size 1 is too small"),
         (["--model", "infomax-vae", "--alpha", "-1"], "alpha must be >= 0"),
-        (["--arch-option", "width=3"], "Bad options ['width']"),
+        (["--arch-option", "width=3"], "unexpected keyword argument 'width'"),
     ],
 )
 def test_bad_values_leave_out_untouched(tmp_path, capsys, args, message):
@@ -166,7 +167,8 @@ def test_use_ema_validates_keeps_and_ends_with_the_moving_average(tmp_path):
 
     config = TrainConfig.from_flat(
         model="infomax-vae", dataset="sklearn_digits", limit=200, batch_size=50, epochs=1,
-        validation_limit=100, use_ema=True, ema_momentum=0.5, keep_best=True,
+        arch_options={"units": 32}, critic_units=(16,), validation_limit=100, use_ema=True,
+        ema_momentum=0.5, keep_best=True,
     )  # fmt: skip
     probe = Probe()
     model, history = train(config, tmp_path / "run", verbose=0, callbacks=[probe])
@@ -197,7 +199,7 @@ def test_a_run_started_before_marginal_scope_existed_resumes(tmp_path):
 
     config = TrainConfig.from_flat(
         model="infomax-vae", dataset="sklearn_digits", limit=200, batch_size=50, epochs=2,
-        validation_limit=100,
+        arch_options={"units": 32}, critic_units=(16,), validation_limit=100,
     )  # fmt: skip
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
@@ -210,11 +212,11 @@ def test_a_run_started_before_marginal_scope_existed_resumes(tmp_path):
     assert history["epoch"] == [1, 2]
     changed = config.replace(latent_dim=3)  # a real difference is still refused
     (out / "model.keras").unlink()
-    with pytest.raises(FileExistsError, match="different config"):
+    with pytest.raises(FileExistsError, match=r"different config \(latent_dim: \d+ in the run, 3"):
         train(changed, out, verbose=0)
 
 
-def test_the_moving_average_is_on_by_default_for_the_f_kl_term_only(tmp_path):
+def test_the_moving_average_and_the_clip_are_on_by_default_for_the_f_kl_term_only(tmp_path):
     import keras
     import numpy as np
 
@@ -223,8 +225,12 @@ def test_the_moving_average_is_on_by_default_for_the_f_kl_term_only(tmp_path):
     from tf_infomax.models.infomax_vae import uses_ema
     from tf_infomax.training import make_model
 
+    small = dict(
+        dataset="sklearn_digits", latent_dim=3, arch_options={"units": 16}, critic_units=(8,)
+    )
+
     def cli_default(**options):
-        config = TrainConfig.from_flat(dataset="sklearn_digits", **options)
+        config = TrainConfig.from_flat(**small, **options)
         return uses_ema(make_model(config, (8, 8, 1)).optimizer)
 
     assert cli_default(model="infomax-vae")
@@ -233,20 +239,34 @@ def test_the_moving_average_is_on_by_default_for_the_f_kl_term_only(tmp_path):
     assert not cli_default(model="vae") and not cli_default(model="infovae")
     assert cli_default(model="vae", use_ema=True)
 
+    def clip(**options):
+        config = TrainConfig.from_flat(**small, **options)
+        return make_model(config, (8, 8, 1)).optimizer.global_clipnorm
+
+    assert clip(model="infomax-vae") == 1000.0  # the f-KL default, --clipnorm auto
+    assert clip(model="infomax-vae", clipnorm=None) is None  # --clipnorm none: off
+    assert clip(model="infomax-vae", clipnorm=5.0) == 5.0
+    assert clip(model="infomax-vae", estimator="js") is None
+    assert clip(model="vae") is None and clip(model="infomax-vae", alpha=0.0) is None
+    with pytest.raises(ValueError, match="--clipnorm must be a number, none or auto"):
+        clip(model="vae", clipnorm="off")
+
     # train() records what ran: config.json holds the resolved value, so a resume compares it.
     from tf_infomax.runs import RunDir
     from tf_infomax.training import train
 
-    tiny = dict(dataset="sklearn_digits", limit=100, batch_size=50, epochs=1, validation_limit=0)
+    tiny = dict(small, limit=100, batch_size=50, epochs=1, validation_limit=0)
     for method, expected in (("infomax-vae", True), ("vae", False)):
         train(TrainConfig.from_flat(model=method, **tiny), tmp_path / method, verbose=0)
-        assert RunDir(tmp_path / method).config().optimization.use_ema is expected
+        recorded = RunDir(tmp_path / method).config().optimization
+        assert recorded.use_ema is expected
+        assert recorded.clipnorm == (1000.0 if expected else None)
 
     # The API: compile()'s default optimizer averages, fit validates on the average and ends
     # with it.
     model = build_model("infomax-vae", image_shape=(8, 8, 1), latent_dim=2, critic_units=(8,))
     model.compile()
-    assert uses_ema(model.optimizer)
+    assert uses_ema(model.optimizer) and model.optimizer.global_clipnorm == 1000.0
     x = np.random.default_rng(0).uniform(size=(40, 8, 8, 1)).astype("float32")
 
     class Probe(keras.callbacks.Callback):

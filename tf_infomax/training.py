@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from tf_infomax import data, precision
 from tf_infomax.config import (
+    AUTO,
     CRITIC_CLIPNORM,
     VAE_CLIPNORM,
     DataConfig,
@@ -36,7 +37,7 @@ from tf_infomax.errors import TrainingDivergedError  # re-exported: its old home
 from tf_infomax.models import build_model
 from tf_infomax.models.divergence import StopOnDivergence, non_finite_loss
 from tf_infomax.models.infomax_vae import InfoMaxVAE, uses_ema
-from tf_infomax.models.methods import ema_by_default, method_weights
+from tf_infomax.models.methods import clipnorm_by_default, ema_by_default, method_weights
 from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
 from tf_infomax.projector import write_run_projector
@@ -206,6 +207,7 @@ def make_model(config: TrainConfig, image_shape, steps_per_epoch: int | None = N
 
     ``steps_per_epoch`` is needed by the cosine schedule (decay over all training steps).
     """
+    config = with_defaults_resolved(config)
     policy = config.distribution.dtype_policy
     with precision.dtype_policy(policy):
         model = build_model(config.model, image_shape=image_shape, seed=config.seed)
@@ -223,7 +225,7 @@ def make_model(config: TrainConfig, image_shape, steps_per_epoch: int | None = N
             FusedAdam(
                 rate(opt.learning_rate),
                 global_clipnorm=opt.clipnorm,
-                use_ema=model.ema_by_default if opt.use_ema is None else opt.use_ema,
+                use_ema=opt.use_ema,
                 ema_momentum=opt.ema_momentum,
             ),
             policy,
@@ -239,6 +241,7 @@ def make_model(config: TrainConfig, image_shape, steps_per_epoch: int | None = N
 
 def check_config(config: TrainConfig) -> None:
     """Refuse option values that cannot train, naming the flag and the fix."""
+    config = with_defaults_resolved(config)
     opt, data_config = config.optimization, config.data
     positive = {
         "--epochs": opt.epochs,
@@ -340,8 +343,8 @@ def run_splits(config: TrainConfig) -> dict[str, dict]:
     }
 
 
-def _same_computation(run: RunDir, config: TrainConfig, replicas: int) -> bool:
-    """Whether ``config`` computes what the unfinished run in ``run`` was started with.
+def _computation_differences(run: RunDir, config: TrainConfig, replicas: int) -> dict:
+    """Option -> (stored, new) where ``config`` computes other than the unfinished run in ``run``.
 
     ``marginal_scope`` is newer than some run directories (their config.json lacks it, read as
     its legacy value ``replica``): on one replica both scopes pair the same examples, so such
@@ -352,7 +355,15 @@ def _same_computation(run: RunDir, config: TrainConfig, replicas: int) -> bool:
     if replicas == 1 and "marginal_scope" not in written:
         stored.pop("marginal_scope", None)
         new.pop("marginal_scope", None)
-    return stored == new
+    return {
+        key: (stored.get(key), new.get(key))
+        for key in sorted(set(stored) | set(new))
+        if stored.get(key) != new.get(key)
+    }
+
+
+def _shown(value) -> str:
+    return "none" if value is None else json.dumps(value)
 
 
 def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool, replicas: int = 1) -> bool:
@@ -384,10 +395,17 @@ def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool, replicas: i
             f"{run.path} holds a run that diverged at epoch {run.diverged['epoch']}; pass "
             "--overwrite to start it again (with a lower --learning-rate or --alpha)."
         )
-    if not _same_computation(run, config, replicas):
+    differences = _computation_differences(run, config, replicas)
+    if differences:
+        shown = "; ".join(
+            f"{key}: {_shown(old)} in the run, {_shown(new)} now"
+            for key, (old, new) in differences.items()
+        )
         raise FileExistsError(
-            f"{run.path} holds an unfinished run with a different config; resume it with the "
-            "same options, pass --overwrite to replace it, or choose another --out."
+            f"{run.path} holds an unfinished run with a different config ({shown}); resume it "
+            "with the run's options (e.g. --set KEY=VALUE with the run's value; runs started "
+            "before the f-KL defaults need --no-use-ema --clipnorm none), pass --overwrite to "
+            "replace it, or choose another --out."
         )
     return run.backup_dir.exists()
 
@@ -473,8 +491,8 @@ def train(
     Returns:
         The trained model and the history dict (also in ``out_dir/history.json``).
     """
+    config = with_defaults_resolved(config)
     check_config(config)
-    config = _with_ema_resolved(config)
     if strategy is None:
         strategy = make_strategy(config.distribution.strategy, config.distribution.devices)
     role = worker_role(strategy)
@@ -574,12 +592,16 @@ def train(
     return model, history
 
 
-def _with_ema_resolved(config: TrainConfig) -> TrainConfig:
-    """``config`` with ``use_ema`` None replaced by what it means for this model, so that
-    config.json records what ran and a resume compares the same values."""
-    if config.optimization.use_ema is not None:
+def with_defaults_resolved(config: TrainConfig) -> TrainConfig:
+    """``config`` with the method-dependent defaults, ``use_ema`` None and ``clipnorm`` auto,
+    replaced by what they mean for this model (``models.methods.ema_by_default``,
+    ``clipnorm_by_default``), so that config.json records what ran and a resume compares the
+    same values."""
+    opt, m = config.optimization, config.model
+    if isinstance(opt.clipnorm, str) and opt.clipnorm != AUTO:
+        raise ValueError(f"--clipnorm must be a number, none or {AUTO}, got {opt.clipnorm!r}.")
+    if opt.use_ema is not None and opt.clipnorm != AUTO:
         return config
-    m = config.model
     weights = method_weights(
         m.method,
         beta=m.beta,
@@ -587,7 +609,12 @@ def _with_ema_resolved(config: TrainConfig) -> TrainConfig:
         infovae_alpha=m.infovae_alpha,
         infovae_lambda=m.infovae_lambda,
     )
-    return config.replace(use_ema=ema_by_default(weights.alpha, m.estimator))
+    changes = {}
+    if opt.use_ema is None:
+        changes["use_ema"] = ema_by_default(weights.alpha, m.estimator)
+    if opt.clipnorm == AUTO:
+        changes["clipnorm"] = clipnorm_by_default(weights.alpha, m.estimator)
+    return config.replace(**changes)
 
 
 def check_replicas(config: TrainConfig, replicas: int) -> None:

@@ -83,6 +83,23 @@ def check_weights(weights: RegularizerWeights) -> None:
             raise ValueError(f"{name} must be >= 0 (eq. 3), got {value}.")
 
 
+# The VAE optimizer's global-norm clip by default with the f-KL MI term (eq. 6): high enough to
+# leave ordinary steps alone, low enough to stop the exp(t - 1) bursts that reached NaN
+# (docs/results/fashion_mnist_convergence_notes.md, "Divergence").
+FKL_CLIPNORM = 1000.0
+
+
+def clipnorm_by_default(alpha: float, estimator: str) -> float | None:
+    """The VAE optimizer's ``global_clipnorm`` unless told otherwise: ``FKL_CLIPNORM`` for the
+    f-KL MI term (eq. 6) with alpha > 0, none otherwise.
+
+    Without it, ``infomax-vae_d4_s1`` of the convergence study reached NaN at epoch 21: one
+    step's log E[exp(t - 1)] jumped from -7 to 0 and the VAE gradient norm ran from ~10^2 to
+    4 x 10^5. Replayed with the clip, that epoch completes with it firing on 0.7% of steps.
+    """
+    return FKL_CLIPNORM if alpha > 0 and estimator == "f-kl" else None
+
+
 def ema_by_default(alpha: float, estimator: str) -> bool:
     """Whether the VAE optimizer keeps a moving average of the weights unless told otherwise.
 
