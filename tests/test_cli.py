@@ -11,6 +11,7 @@ from tf_infomax.models import InfoMaxVAE
 from trainers.cli import main
 
 TINY = ["--dataset", "sklearn_digits", "--latent-dim", "3", "--limit", "300", "--batch-size", "50"]
+TINY += ["--arch-option", "units=32", "--critic-units", "16", "8"]  # small networks: fast steps
 
 
 def test_train_writes_a_run_directory(tmp_path, capsys):

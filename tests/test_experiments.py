@@ -34,7 +34,24 @@ def test_every_experiment_has_a_valid_smoke_variant(experiment):
 OFFLINE_DATASETS = {"fashion_mnist", "sklearn_digits"}
 
 
-@pytest.mark.parametrize("experiment", EXPERIMENTS)
+# Experiments whose smoke runs a fuller test takes through the study (every metric, figures,
+# hooks): the case below would repeat them.
+RUN_BY = {  # experiment -> (test module, how it hands the experiment to `reproduce`)
+    "fashion_mnist_tables": ("test_study.py", '("fashion_mnist_tables", ['),
+    "fashion_mnist_2d": ("test_study.py", '("fashion_mnist_2d", ['),
+    "fashion_mnist_long": ("test_study.py", '("fashion_mnist_long", ['),
+    "pixelvae": ("test_architectures.py", '["reproduce", "pixelvae", '),
+}
+
+
+def test_the_experiments_run_elsewhere_exist_and_are_run_there():
+    tests = Path(__file__).parent
+    for experiment, (module, call) in RUN_BY.items():
+        assert experiment in EXPERIMENTS
+        assert call in (tests / module).read_text(), (experiment, module)
+
+
+@pytest.mark.parametrize("experiment", [e for e in EXPERIMENTS if e not in RUN_BY])
 def test_every_experiment_smoke_variant_runs_through_the_study(tmp_path, monkeypatch, experiment):
     # One run of each: trained, evaluated (two cheap metrics), its hooks called, row written,
     # report rendered. CIFAR/CelebA (no download here) run on TFDS mock data.
@@ -84,3 +101,28 @@ def test_noise_and_trend_measures():
     assert epoch_noise([1, 2, 3, 4, 5, 6, 7, 8], after=5) == 0.0  # a steady trend is not noise
     assert last_change([10, 9, 8, 7, 6, 5], epochs=5) == -5
     assert last_change([1, 2], epochs=5) is None
+
+
+def test_the_convergence_targets_are_judged_on_the_means_over_seeds():
+    from trainers.stability_report import convergence_targets
+
+    def row(run, ll, mi, au, val):
+        history = {"val_neg_elbo": val, "mi": [0.5] * len(val)}
+        return dict(
+            run=run, decoder_layers=2, log_likelihood=ll, mutual_information=mi,
+            active_units=au, train_history=history,
+        )  # fmt: skip
+
+    steady, bumpy = [9, 8, 7, 6, 5, 4, 4], [9, 8, 7, 6, 5, 4, 8]
+    rows = [
+        row("vae_d2_s0", -240.0, 3.0, 6, steady),
+        row("vae_d2_s1", -238.0, 3.0, 6, steady),
+        row("cand_d2_s0", -242.0, 3.5, 12, steady),
+        row("cand_d2_s1", -241.0, 3.2, 10, bumpy),  # 4 nats above its best at epoch 7
+    ]
+    lines = convergence_targets(rows, "cand", "Candidate")
+    verdicts = {line.split(" | ")[1]: line.split(" | ")[2:] for line in lines[2:]}
+    assert verdicts["no val -ELBO drop > 3 nats after ep. 5"] == ["4.00", "-", "2 / 2", "NO |"]
+    assert verdicts["LL >= VAE - 2"] == ["-241.50", "-239.00", "2 / 2", "NO |"]  # -0.5 short
+    assert verdicts["MI >= VAE + 0.3"][-1] == "yes |"  # mean 3.35 >= 3.0 + 0.3
+    assert verdicts["AU >= VAE + 5"][-1] == "yes |"  # mean 11 >= 6 + 5

@@ -103,8 +103,8 @@ def convergence_targets(
         variant = row["run"].rsplit("_d", 1)[0]
         groups[(variant, row["decoder_layers"])].append(row)
     lines = [
-        f"| depth | target | {label} | VAE | holds |",
-        "|---|---|---|---|---|",
+        f"| depth | target | {label} | VAE | seeds | holds |",
+        "|---|---|---|---|---|---|",
     ]
     for depth in sorted({d for _, d in groups}):
         info, vae = groups.get((candidate, depth), []), groups.get(("vae", depth), [])
@@ -127,9 +127,10 @@ def convergence_targets(
             checks.append((target, a, b, a is not None and b is not None and a >= b + margin))
         if any(d is None for d in drops):  # runs too short to judge degradation
             checks[0] = (checks[0][0], None, None, None)
+        seeds = f"{len(info)} / {len(vae)}"
         for target, a, b, holds in checks:
             verdict = "n/a" if holds is None else ("yes" if holds else "NO")
-            lines.append(f"| {depth} | {target} | {fmt(a)} | {fmt(b)} | {verdict} |")
+            lines.append(f"| {depth} | {target} | {fmt(a)} | {fmt(b)} | {seeds} | {verdict} |")
     return lines
 
 
