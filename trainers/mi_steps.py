@@ -5,10 +5,12 @@ codes of the trained encoder and reports its f-KL bound (eq. 6) on test pairs: a
 on I(x; z) that is only as tight as that critic. This re-estimates it at several step counts
 for a few runs, without touching their ``metrics.json``, and, for InfoMax-VAE, also reports the
 bound of the model's own critic (trained with the encoder for the whole run) on the same test
-split: another lower bound on the same quantity. One JSON row per (run, steps).
+split: another lower bound on the same quantity. ``--seeds`` repeats each estimate with other
+evaluation seeds (critic initialisation and batches): how far apart two estimates of the same
+encoder fall. One JSON row per (run, steps, seed).
 
     python -m trainers.mi_steps runs/fashion_mnist_convergence/vae_d2_s1 \\
-        runs/fashion_mnist_convergence/infomax-vae-clip_d2_s1 --steps 2000 10000 \\
+        runs/fashion_mnist_convergence/infomax-vae-clip_d2_s1 --steps 2000 10000 --seeds 0 1 \\
         --out docs/results/fashion_mnist_mi_steps.json
 """
 
@@ -34,16 +36,16 @@ def own_critic_bound(run_dir: Path, seed: int = 0) -> float | None:
     return float(model.evaluate(batches, verbose=0, return_dict=True)["mi"])
 
 
-def estimate(run_dirs: list[Path], steps: list[int], seed: int = 0) -> list[dict]:
-    """One row per run and step count: the post-hoc MI estimate with the study's settings."""
+def estimate(run_dirs: list[Path], steps: list[int], seeds: list[int] = (0,)) -> list[dict]:
+    """One row per run, step count and seed: the post-hoc MI with the study's other settings."""
     from tf_infomax.metrics.evaluate import EvaluationConfig, evaluate_run
     from tf_infomax.training import load_config
 
     rows = []
     for run_dir in run_dirs:
         config = load_config(run_dir)
-        own = own_critic_bound(run_dir, seed)
-        for count in steps:
+        own = own_critic_bound(run_dir)
+        for count, seed in ((c, s) for c in steps for s in seeds):
             settings = EvaluationConfig(
                 metrics=("mutual_information",), mi_steps=count, figures=False, seed=seed
             )
@@ -57,6 +59,7 @@ def estimate(run_dirs: list[Path], steps: list[int], seed: int = 0) -> list[dict
                     "decoder_layers": config.model.decoder_layers,
                     "seed": config.seed,
                     "steps": count,
+                    "eval_seed": seed,
                     "mutual_information": result["value"],
                     "train_estimate": result["train_estimate"],
                     "num_eval_pairs": result["num_eval_pairs"],
@@ -65,7 +68,7 @@ def estimate(run_dirs: list[Path], steps: list[int], seed: int = 0) -> list[dict
                     "seconds": round(time.perf_counter() - started, 1),
                 }
             )
-            print(f"{run_dir.name} steps={count}: {result['value']:.3f} (own {own})", flush=True)
+            print(f"{run_dir.name} steps={count} seed={seed}: {result['value']:.3f} (own {own})")
     return rows
 
 
@@ -73,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (tf-infomax train)")
     parser.add_argument("--steps", nargs="+", type=int, default=[2000, 10000])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="evaluation seeds")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     missing = [str(r) for r in args.runs if not (r / "model.keras").exists()]
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not trained run directories (no model.keras): {missing}")
     if any(s < 1 for s in args.steps):
         parser.error("--steps values must be positive")
-    rows = estimate(args.runs, args.steps)
+    rows = estimate(args.runs, args.steps, args.seeds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     scratch = args.out.with_name(args.out.name + ".tmp")
     scratch.write_text(json.dumps(rows, indent=1) + "\n")
