@@ -126,3 +126,10 @@ def test_the_convergence_targets_are_judged_on_the_means_over_seeds():
     assert verdicts["LL >= VAE - 2"] == ["-241.50", "-239.00", "2 / 2", "NO |"]  # -0.5 short
     assert verdicts["MI >= VAE + 0.3"][-1] == "yes |"  # mean 3.35 >= 3.0 + 0.3
     assert verdicts["AU >= VAE + 5"][-1] == "yes |"  # mean 11 >= 6 + 5
+
+    # A run that diverged (no test metrics) fails stability however smooth its epochs were.
+    rows[3] = dict(row("cand_d2_s1", None, None, None, steady), diverged={"epoch": 8})
+    lines = convergence_targets(rows, "cand", "Candidate")
+    verdicts = {line.split(" | ")[1]: line.split(" | ")[2:] for line in lines[2:]}
+    assert verdicts["no val -ELBO drop > 3 nats after ep. 5"][-2:] == ["2 / 2 (1 diverged)", "NO |"]
+    assert verdicts["LL >= VAE - 2"][0] == "-242.00"  # the finished run's
