@@ -135,6 +135,12 @@ def scan(root: str) -> Folder:
     return folder
 
 
+def _read_image(path) -> tf.Tensor:
+    """One file decoded to ``uint8`` HWC without its alpha channel (GIF: first frame)."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+    return image_ops.drop_alpha(image)
+
+
 def _decoded(paths: Sequence[str], size: Sequence[int] | None, batch: int = 256):
     """Yield (index, uint8 HWC image with 1 or 3 channels) of every decodable file, in order.
 
@@ -144,8 +150,7 @@ def _decoded(paths: Sequence[str], size: Sequence[int] | None, batch: int = 256)
     """
 
     def decode(index, path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
-        image = image_ops.drop_alpha(image)
+        image = _read_image(path)
         if size is not None:
             image = image_ops.resize(image, size)
         return index, image, tf.shape(image)
@@ -233,10 +238,7 @@ def decoded_bytes(folder: Folder, image_size=None, channels: int | None = None) 
     path = next(p for files in folder.files.values() for p, _ in files)
     if image_size is None or channels is None:
         try:
-            image = image_ops.drop_alpha(
-                tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
-            )
-            height, width, have = image.shape
+            height, width, have = _read_image(path).shape
         except (tf.errors.InvalidArgumentError, ValueError):
             height, width, have = 256, 256, 3  # an unreadable first file: a generous guess
         image_size = image_size or (height, width)
