@@ -47,6 +47,14 @@ REMEDIES = {
         {"use_ema": True, "clipnorm": 1000.0, "diagnostics": True},
         SEEDS,
     ),
+    # The defaults plus the MI term's own clip at 300, the lighter of the two clips that carried
+    # infomax-vae-clip_d2_s0's epoch 8 in its replays (fired on 14.5% of that epoch's steps);
+    # a candidate to be judged by its divergence rate over seeds, not by one replay.
+    "infomax-vae-miclip": (
+        "InfoMax-VAE (f-kl, --use-ema, --clipnorm 1000, --mi-clipnorm 300)",
+        {"use_ema": True, "clipnorm": 1000.0, "mi_clipnorm": 300.0, "diagnostics": True},
+        SEEDS,
+    ),
     "infomax-vae-cosine": (
         "InfoMax-VAE (f-kl, --use-ema, --lr-schedule cosine; seed 0)",
         {"use_ema": True, "lr_schedule": "cosine", "diagnostics": True},
