@@ -12,37 +12,28 @@ without touching their ``metrics.json``, and writes one JSON row per (run, K).
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from pathlib import Path
+
+from trainers.reestimate import check_trained, reestimate, write_rows
 
 
 def estimate(run_dirs: list[Path], ks: list[int], limit: int, seed: int = 0) -> list[dict]:
     """One row per run and K: the IWAE estimate on the first ``limit`` test images."""
-    from tf_infomax.metrics.evaluate import EvaluationConfig, evaluate_run
-    from tf_infomax.training import load_config
-
     rows = []
     for run_dir in run_dirs:
-        config = load_config(run_dir)
         for k in ks:
-            settings = EvaluationConfig(
-                metrics=("log_likelihood",), iw_samples=k, iw_limit=limit, figures=False, seed=seed
+            columns, result = reestimate(
+                run_dir, "log_likelihood", seed=seed, iw_samples=k, iw_limit=limit
             )
-            started = time.perf_counter()
-            result = evaluate_run(run_dir, settings, write=False)["log_likelihood"]
             rows.append(
                 {
-                    "run": run_dir.name,
-                    "model": config.model.method,
-                    "decoder_layers": config.model.decoder_layers,
-                    "seed": config.seed,
+                    **columns,
                     "k": k,
                     "num_examples": result["num_examples"],
                     "log_likelihood": result["value"],
                     "stderr": result["stderr"],
                     "elbo": result["elbo"],
-                    "seconds": round(time.perf_counter() - started, 1),
+                    "seconds": result["seconds"],
                 }
             )
             print(f"{run_dir.name} K={k}: {result['value']:.2f}", flush=True)
@@ -56,15 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=500, help="first N test images")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    missing = [str(r) for r in args.runs if not (r / "model.keras").exists()]
-    if missing:
-        parser.error(f"not trained run directories (no model.keras): {missing}")
+    check_trained(parser, args.runs)
     if any(k < 1 for k in args.k) or args.limit < 1:
         parser.error("--k values and --limit must be positive")
-    rows = estimate(args.runs, args.k, args.limit)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rows, indent=1) + "\n")
-    print(f"wrote {args.out} ({len(rows)} rows)")
+    write_rows(args.out, estimate(args.runs, args.k, args.limit))
     return 0
 
 

@@ -17,10 +17,9 @@ encoder fall. One JSON row per (run, steps, seed).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import time
 from pathlib import Path
+
+from trainers.reestimate import check_trained, reestimate, write_rows
 
 
 def own_critic_bound(run_dir: Path, seed: int = 0) -> float | None:
@@ -38,26 +37,14 @@ def own_critic_bound(run_dir: Path, seed: int = 0) -> float | None:
 
 def estimate(run_dirs: list[Path], steps: list[int], seeds: list[int] = (0,)) -> list[dict]:
     """One row per run, step count and seed: the post-hoc MI with the study's other settings."""
-    from tf_infomax.metrics.evaluate import EvaluationConfig, evaluate_run
-    from tf_infomax.training import load_config
-
     rows = []
     for run_dir in run_dirs:
-        config = load_config(run_dir)
         own = own_critic_bound(run_dir)
         for count, seed in ((c, s) for c in steps for s in seeds):
-            settings = EvaluationConfig(
-                metrics=("mutual_information",), mi_steps=count, figures=False, seed=seed
-            )
-            started = time.perf_counter()
-            result = evaluate_run(run_dir, settings, write=False)["mutual_information"]
+            columns, result = reestimate(run_dir, "mutual_information", seed=seed, mi_steps=count)
             rows.append(
                 {
-                    "run": run_dir.name,
-                    "model": config.model.method,
-                    "estimator": config.model.estimator,
-                    "decoder_layers": config.model.decoder_layers,
-                    "seed": config.seed,
+                    **columns,
                     "steps": count,
                     "eval_seed": seed,
                     "mutual_information": result["value"],
@@ -65,7 +52,7 @@ def estimate(run_dirs: list[Path], steps: list[int], seeds: list[int] = (0,)) ->
                     "num_eval_pairs": result["num_eval_pairs"],
                     "train_limit": result["train_limit"],
                     "own_critic_test_bound": own,
-                    "seconds": round(time.perf_counter() - started, 1),
+                    "seconds": result["seconds"],
                 }
             )
             print(f"{run_dir.name} steps={count} seed={seed}: {result['value']:.3f} (own {own})")
@@ -79,17 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="evaluation seeds")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    missing = [str(r) for r in args.runs if not (r / "model.keras").exists()]
-    if missing:
-        parser.error(f"not trained run directories (no model.keras): {missing}")
+    check_trained(parser, args.runs)
     if any(s < 1 for s in args.steps):
         parser.error("--steps values must be positive")
-    rows = estimate(args.runs, args.steps, args.seeds)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = args.out.with_name(args.out.name + ".tmp")
-    scratch.write_text(json.dumps(rows, indent=1) + "\n")
-    os.replace(scratch, args.out)
-    print(f"wrote {args.out} ({len(rows)} rows)")
+    write_rows(args.out, estimate(args.runs, args.steps, args.seeds))
     return 0
 
 
