@@ -1,8 +1,9 @@
 """Run in a fresh process: one SGD step of a model on 2 logical CPUs vs on one device.
 
 Prints a JSON line {"max_abs_diff": ..., "max_abs_update": ..., ...} for tests/test_distributed.py.
-Usage: python tests/mirrored_update.py METHOD [--jit] [--adam]
-  --jit: XLA per-replica gradients; --adam: two steps of the default FusedAdam instead of SGD.
+Usage: python tests/mirrored_update.py METHOD [--jit] [--adam] [--marginal-samples K]
+  --jit: XLA per-replica gradients; --adam: two steps of the default FusedAdam instead of SGD;
+  --marginal-samples: K marginal partners per example (all-gathered across the replicas).
   ``replica_pairs_*``: the same multi-replica step with marginal_scope="replica".
 """
 
@@ -27,12 +28,19 @@ from tf_infomax.optimizers import FusedAdam  # noqa: E402
 
 from conftest import tiny_images, tiny_model  # noqa: E402
 
+MARGINAL_SAMPLES = (
+    int(sys.argv[sys.argv.index("--marginal-samples") + 1])
+    if ("--marginal-samples" in sys.argv)
+    else 1
+)
+
 
 def one_step(strategy, method, images, initial, jit_compile="auto", adam=False, scope="global"):
     optimizer = (lambda: FusedAdam(0.01)) if adam else (lambda: keras.optimizers.SGD(0.1))
     with strategy.scope():
         model = tiny_model(method, track_mi=True)
         model.marginal_scope = scope
+        model.marginal_samples = MARGINAL_SAMPLES
         model.set_weights(initial)
         model.compile(optimizer=optimizer(), critic_optimizer=optimizer(), jit_compile=jit_compile)
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)

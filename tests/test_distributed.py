@@ -54,10 +54,12 @@ def test_fused_adam_updates_every_replica_like_one_device(flags):
     assert out["replica_max_abs_diff"] == 0.0
 
 
-def test_infomax_vae_makes_the_single_device_update_with_global_marginal_pairs():
+@pytest.mark.parametrize("samples", ["1", "3"])
+def test_infomax_vae_makes_the_single_device_update_with_global_marginal_pairs(samples):
     # marginal_scope="global" (default) all-gathers z, so the two replicas pair each x with the
-    # z one device would: the MI term, the critic's and the VAE's updates match.
-    out = run_step("infomax-vae")
+    # z one device would: the MI term, the critic's and the VAE's updates match; with K = 3
+    # marginal partners per example too.
+    out = run_step("infomax-vae", "--marginal-samples", samples)
     assert out["critic_max_abs_update"] > 1e-4 and out["vae_max_abs_update"] > 1e-4
     assert out["vae_max_abs_diff"] < 1e-5 and out["critic_max_abs_diff"] < 1e-5
     assert out["multi_loss"] == pytest.approx(out["single_loss"], rel=1e-5)

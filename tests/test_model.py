@@ -287,6 +287,9 @@ def test_wrong_image_shape():
         ({"method": "infovae", "infovae_alpha": 2.0}, r"beta must be >= 0"),
         ({"method": "vae", "alpha": 3.0}, "--model infomax-vae to add the mutual-information term"),
         ({"likelihood": "poisson"}, "Unknown likelihood 'poisson'"),
+        ({"marginal_samples": 0}, "marginal_samples must be >= 1"),
+        ({"marginal_samples": 2.5}, "marginal_samples must be an integer"),
+        ({"estimator": "infonce", "marginal_samples": 4}, "scores every pair of the batch"),
     ],
 )
 def test_bad_configuration_names_the_problem(kwargs, message):
@@ -315,3 +318,28 @@ def test_log_variance_floor_and_bounded_critic_keep_training_finite(images):
     unbounded.min_log_var = None
     unbounded.encoder.layers[-1].set_weights([kernel, bias])
     assert float(tf.reduce_min(unbounded.encode(images).log_var)) < -400
+
+
+def test_marginal_samples_average_the_bound_over_k_derangements(images):
+    """marginal_samples = K: eq. 6's marginal term over K derangements, the first one K = 1's."""
+    from tf_infomax.objectives.mi_estimators import f_dual_kl
+
+    one, four = tiny_model("infomax-vae"), tiny_model("infomax-vae")
+    four.marginal_samples = 4
+    x = images[:10]
+    single, several = one.draw_noise(10), four.draw_noise(10)
+    blocks = tf.reshape(several.permutation, [4, 10]).numpy()
+    np.testing.assert_array_equal(blocks[0], single.permutation.numpy())
+    assert all((block != np.arange(10)).all() for block in blocks)  # each a derangement
+    assert len({tuple(block) for block in blocks}) == 4  # independent draws
+    z = one.encode(x).mean
+    per_block = [one.critic.joint_and_marginal(x, z, block) for block in blocks]
+    joint, marginal = one.critic.joint_and_marginal(x, z, several.permutation)
+    np.testing.assert_allclose(marginal.numpy(), np.concatenate([m for _, m in per_block]))
+    expected = float(tf.reduce_mean(joint)) - np.mean(
+        [float(tf.reduce_mean(tf.exp(m - 1.0))) for _, m in per_block]
+    )
+    assert float(f_dual_kl(joint, marginal).mi) == pytest.approx(expected, rel=1e-5)
+    assert np.isfinite(float(four.compute_terms(x, noise=several).loss))
+    restored = InfoMaxVAE.from_config(four.get_config())
+    assert restored.marginal_samples == 4

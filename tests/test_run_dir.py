@@ -32,6 +32,11 @@ def _train(out, *args):
         (["--keep-best", "--validation-limit", "0"], "need validation"),
         (["--model", "infomax-vae", "--batch-size", "1"], "Batch size 1 is too small"),
         (["--model", "infomax-vae", "--alpha", "-1"], "alpha must be >= 0"),
+        (["--model", "infomax-vae", "--marginal-samples", "0"], "--marginal-samples must be > 0"),
+        (
+            ["--model", "infomax-vae", "--estimator", "infonce", "--marginal-samples", "2"],
+            "scores every pair of the batch already",
+        ),
         (["--arch-option", "width=3"], "unexpected keyword argument 'width'"),
     ],
 )

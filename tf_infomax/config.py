@@ -108,6 +108,11 @@ class ModelConfig:
         "(all-gathered z, as on one device) or each replica's own (older runs)",
         choices=("global", "replica"),
     )
+    marginal_samples: int = option(
+        1,
+        "K, marginal partners per example in the critic's bound (K derangements of the batch; "
+        "divides the variance of E_marginal[exp(t - 1)] by about K)",
+    )
 
 
 @dataclass

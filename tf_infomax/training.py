@@ -247,6 +247,7 @@ def check_config(config: TrainConfig) -> None:
         "--epochs": opt.epochs,
         "--batch-size": opt.batch_size,
         "--latent-dim": config.model.latent_dim,
+        "--marginal-samples": config.model.marginal_samples,
         "--limit": data_config.limit,
         "--learning-rate": opt.learning_rate,
         "--critic-learning-rate": opt.critic_learning_rate,

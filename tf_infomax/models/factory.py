@@ -29,7 +29,7 @@ def build_model(
             ``decoder_layers``, ``estimator``, ``beta``, ``alpha``, ``infovae_alpha``,
             ``infovae_lambda``, ``critic_units``, ``track_mi``, ``likelihood``,
             ``critic_score_bound``, ``min_log_var``, ``diagnostics``, ``marginal_pairs``,
-            ``marginal_scope``),
+            ``marginal_scope``, ``marginal_samples``),
             replacing its values.
 
     Example:
@@ -70,6 +70,7 @@ def build_model(
         diagnostics=config.diagnostics,
         marginal_pairs=config.marginal_pairs,
         marginal_scope=config.marginal_scope,
+        marginal_samples=config.marginal_samples,
         name=config.method.replace("-", "_"),
         **weights.as_dict(),
     )

@@ -25,6 +25,8 @@ from tf_infomax.optimizers import FusedAdam
 
 MARGINAL_PAIRS = ("derangement", "permutation")
 MARGINAL_SCOPES = ("global", "replica")
+# Seed-stream offset between the K derangements of ``marginal_samples``.
+_PARTNER_STREAM = 104_729
 
 
 class PosteriorParams(NamedTuple):
@@ -39,7 +41,7 @@ class Noise(NamedTuple):
 
     epsilon: tf.Tensor
     prior_samples: tf.Tensor
-    permutation: tf.Tensor
+    permutation: tf.Tensor  # (K * B,): x_i's partner in block k at row k * B + i
 
 
 class Terms(NamedTuple):
@@ -137,6 +139,12 @@ class InfoMaxVAE(keras.Model):
             before this option). Score-matrix estimators (InfoNCE), and ``jit_compile=True``
             under several replicas, use the replica's batch.
             docs/distributed.md has the measurement behind the default.
+        marginal_samples: K, the marginal partners per example (default 1): the marginal
+            expectation of eq. 6 is averaged over K independent derangements of the batch, K * B
+            pairs, which divides the variance of its estimate, and of its gradient, by about K
+            (one pair scored at the bound weighs e^5 / (K B) instead of e^5 / B). The critic's
+            head runs on (K + 1) * B rows. Not for score-matrix estimators (InfoNCE scores all
+            pairs already).
         diagnostics: also log gradient norms per term, clip rates, critic scores and the
             smallest log-variance (``tf_infomax.models.diagnostics``); costs extra backward
             passes through the decoder and critic.
@@ -163,6 +171,7 @@ class InfoMaxVAE(keras.Model):
         diagnostics: bool = False,
         marginal_pairs: str = "derangement",
         marginal_scope: str = "global",
+        marginal_samples: int = 1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -219,6 +228,16 @@ class InfoMaxVAE(keras.Model):
                 f"marginal_scope must be one of {MARGINAL_SCOPES}, got {marginal_scope!r}."
             )
         self.marginal_scope = marginal_scope
+        if isinstance(marginal_samples, bool) or int(marginal_samples) != marginal_samples:
+            raise ValueError(f"marginal_samples must be an integer >= 1, got {marginal_samples!r}.")
+        if marginal_samples < 1:
+            raise ValueError(f"marginal_samples must be >= 1, got {marginal_samples}.")
+        if marginal_samples > 1 and self.estimator.uses_score_matrix:
+            raise ValueError(
+                f"marginal_samples > 1 does not apply to the {self.estimator.name!r} bound, "
+                "which scores every pair of the batch already; use marginal_samples=1."
+            )
+        self.marginal_samples = int(marginal_samples)
         self.diagnostics = bool(diagnostics)
         self._diagnostics = diag.trackers(critic is not None) if self.diagnostics else {}
         self.critic_optimizer = None
@@ -298,14 +317,23 @@ class InfoMaxVAE(keras.Model):
 
         pooled = self._pools_marginals(replicas)
         stream = self.seed * 1000 + 3 + (0 if pooled else 7919 * replica_id)
-        seed = tf.stack([tf.cast(stream, tf.int64), step])
         size = batch * replicas if pooled else batch
-        if self.marginal_pairs == "derangement":
-            permutation = marginal_permutation(size, seed)
-        else:
-            permutation = tf.argsort(tf.random.stateless_uniform([size], seed=seed, alg="philox"))
-        if pooled:  # this replica's rows: partners are indices into the global batch
-            permutation = permutation[replica_id * batch : (replica_id + 1) * batch]
+
+        def partners(k):
+            seed = tf.stack([tf.cast(stream + _PARTNER_STREAM * k, tf.int64), step])
+            if self.marginal_pairs == "derangement":
+                permutation = marginal_permutation(size, seed)
+            else:
+                permutation = tf.argsort(
+                    tf.random.stateless_uniform([size], seed=seed, alg="philox")
+                )
+            if pooled:  # this replica's rows: partners are indices into the global batch
+                permutation = permutation[replica_id * batch : (replica_id + 1) * batch]
+            return permutation
+
+        # K blocks of B partners: row k * B + i is the partner of x_i in the k-th derangement.
+        blocks = [partners(k) for k in range(self.marginal_samples)]
+        permutation = blocks[0] if len(blocks) == 1 else tf.concat(blocks, axis=0)
         return Noise(epsilon=normal(1), prior_samples=normal(2), permutation=permutation)
 
     def _pools_marginals(self, replicas) -> bool:
@@ -644,6 +672,7 @@ class InfoMaxVAE(keras.Model):
             diagnostics=self.diagnostics,
             marginal_pairs=self.marginal_pairs,
             marginal_scope=self.marginal_scope,
+            marginal_samples=self.marginal_samples,
         )
         return config
 

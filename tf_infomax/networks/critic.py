@@ -88,14 +88,16 @@ class MLPCritic(keras.layers.Layer):
         return self._scores(hx + hz)
 
     def joint_and_marginal(self, x, z, permutation, partners=None):
-        """Scores of (x_i, z_i) and of (x_i, z_perm(i)), each of shape (batch,).
+        """Scores of (x_i, z_i), shape (batch,), and of (x_i, z_perm(i)), shape (K * batch,).
 
-        ``partners``: the z of each x's marginal pair when they are not rows of ``z`` (e.g.
-        gathered from every replica); ``permutation`` is then unused.
+        ``permutation`` holds K blocks of ``batch`` partner indices (K >= 1): row k * batch + i
+        pairs x_i with z of its partner in block k. ``partners``: those z when they are not
+        rows of ``z`` (e.g. gathered from every replica); ``permutation`` is then unused.
         """
         hx, hz = self._project(x, z)
         partner = tf.gather(hz, permutation) if partners is None else self.z_projection(partners)
-        return self._scores(hx + hz), self._scores(hx + partner)
+        blocks = tf.shape(partner)[0] // tf.shape(hx)[0]
+        return self._scores(hx + hz), self._scores(tf.tile(hx, [blocks, 1]) + partner)
 
     def score_matrix(self, x, z):
         """scores[i, j] = t(x_i, z_j), shape (batch, batch)."""
