@@ -58,8 +58,8 @@ REMEDIES = {
     ),
     # The defaults plus 16 marginal derangements per batch (``marginal_samples=16``): the fix
     # at the cause, a lower-variance estimate of eq. 6's marginal term E[exp(t - 1)], whose
-    # heavy tail drives the MI gradient's bursts. At fixed weights it cuts the MI gradient's
-    # spread at the encoder 7-11 fold and its largest value 4-6 fold
+    # heavy tail drives the MI gradient's bursts. At fixed weights it cuts the spread of the MI
+    # gradient at the encoder 9-12 fold and its largest value 4-7 fold
     # (docs/results/marginal_variance.json), for 1.7 times the step time
     # (benchmarks/results/marginal_samples_cost.json).
     "infomax-vae-pairs16": (
