@@ -55,33 +55,6 @@ def _weights(path: Path) -> list[np.ndarray]:
     return arrays
 
 
-def test_two_workers_train_like_one_process(tmp_path):
-    out = tmp_path / "run"
-    result = _launch(tmp_path, out, "--epochs", "1")
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert re.search(r"^\[worker 1\] ", result.stdout, re.M)
-    assert re.search(r"^\[worker 1\] trained as a worker; the chief wrote ", result.stdout, re.M)
-    assert not re.search(r"^\[worker 1\] wrote ", result.stdout, re.M)
-    run = RunDir(out)
-    assert run.is_finished and run.logs_dir.is_dir()
-    assert {p.name for p in out.iterdir()} == {"config.json", "history.json", "model.keras", "logs"}
-    assert list((tmp_path / "tmp").iterdir()) == []  # the non-chief removed its scratch folder
-    history = run.history()
-    assert history["distribution"]["workers"] == 2
-    assert history["distribution"]["per_replica_batch_size"] == 25
-    chief, other = (_weights(tmp_path / "weights" / f"worker-{i}.weights.h5") for i in (0, 1))
-    assert len(chief) > 4
-    assert all(np.array_equal(a, b) for a, b in zip(chief, other, strict=True))
-
-    # One process, same global batch of 50: same epoch logs (float32 sums in another order).
-    from tf_infomax.training import train
-
-    config = run.config().replace(strategy="one-device", devices="cpu:0")
-    _, single = train(config, tmp_path / "single", verbose=0)
-    for key in ("loss", "reconstruction", "kl", "mi", "val_loss"):
-        assert history[key][0] == pytest.approx(single[key][0], rel=1e-5), key
-
-
 @pytest.mark.slow
 def test_workers_with_different_configs_stop_with_a_clear_error(tmp_path):
     # Worker 1 gets another latent size: both must refuse before training (no hang).
@@ -98,7 +71,8 @@ def test_workers_with_different_configs_stop_with_a_clear_error(tmp_path):
     assert "different training options" in result.stdout
 
 
-def test_killed_worker_resumes_the_whole_cluster(tmp_path):  # in CI (issue 13), about 60 s
+def test_two_workers_train_like_one_process_and_a_killed_worker_resumes_the_cluster(tmp_path):
+    # in CI (issue 13): one cluster, killed mid-run and resumed (each launch costs ~30 s here).
     out, log = tmp_path / "run", tmp_path / "launch.log"
     epochs = ["--epochs", "4"]
     command = [*LAUNCH, "tf-infomax", "train", *TINY, "--out", str(out), *epochs]
@@ -116,9 +90,31 @@ def test_killed_worker_resumes_the_whole_cluster(tmp_path):  # in CI (issue 13),
     backup_epoch = int(json.loads(metadata.read_text())["epoch"])
     assert 1 <= backup_epoch < 4 and not RunDir(out).is_finished
 
+    scratch_before = set((tmp_path / "tmp").iterdir())  # the killed worker's is left behind
     result = _launch(tmp_path, out, *epochs)
     assert result.returncode == 0, result.stdout[-4000:]
-    history = RunDir(out).history()
+    run = RunDir(out)
+    history = run.history()
     assert history["epoch"] == [1, 2, 3, 4]  # none lost, none repeated
     assert history["loss"][:backup_epoch] == reached["loss"][:backup_epoch]  # not retrained
     assert len(history["wall_time_s"]) == 2
+
+    # Only the chief writes; the other worker removes its scratch folder.
+    assert re.search(r"^\[worker 1\] trained as a worker; the chief wrote ", result.stdout, re.M)
+    assert not re.search(r"^\[worker 1\] wrote ", result.stdout, re.M)
+    assert run.is_finished and run.logs_dir.is_dir()
+    assert {p.name for p in out.iterdir()} == {"config.json", "history.json", "model.keras", "logs"}
+    assert set((tmp_path / "tmp").iterdir()) == scratch_before
+    assert history["distribution"]["workers"] == 2
+    assert history["distribution"]["per_replica_batch_size"] == 25
+    chief, other = (_weights(tmp_path / "weights" / f"worker-{i}.weights.h5") for i in (0, 1))
+    assert len(chief) > 4
+    assert all(np.array_equal(a, b) for a, b in zip(chief, other, strict=True))
+
+    # One process, same global batch of 50: the same first epoch (float32 sums in another order).
+    from tf_infomax.training import train
+
+    config = run.config().replace(strategy="one-device", devices="cpu:0", epochs=1)
+    _, single = train(config, tmp_path / "single", verbose=0)
+    for key in ("loss", "reconstruction", "kl", "mi", "val_loss"):
+        assert history[key][0] == pytest.approx(single[key][0], rel=1e-5), key
