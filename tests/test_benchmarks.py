@@ -68,13 +68,16 @@ def test_flops_per_example_of_the_paper_fc_nets(bench):
     assert flops["algorithmic"] == 6 * macs - 2 * 784_000 == 44_200_000
     assert flops["as_implemented"] == flops["algorithmic"]
 
-    infomax = tf_infomax.build_model("infomax-vae", image_shape=(28, 28, 1), latent_dim=20)
-    critic = bench.flops_per_example(infomax)
     head = 1000 * 400 + 400 * 100 + 100 * 1
-    forward = 784_000 + 20_000 + 2 * head
-    assert critic["critic_forward_macs"] == forward
-    assert critic["critic_part_algorithmic"] == 2 * (2 * forward + 2 * head + 20_000)
-    assert critic["as_implemented"] - critic["algorithmic"] == 2 * 2 * head
+    for k in (1, 16):  # the critic's head scores B joint and K * B marginal pairs
+        infomax = tf_infomax.build_model(
+            "infomax-vae", image_shape=(28, 28, 1), latent_dim=20, marginal_samples=k
+        )
+        critic = bench.flops_per_example(infomax)
+        forward = 784_000 + 20_000 + (1 + k) * head
+        assert critic["critic_forward_macs"] == forward
+        assert critic["critic_part_algorithmic"] == 2 * (2 * forward + (1 + k) * head + 20_000)
+        assert critic["as_implemented"] - critic["algorithmic"] == 2 * (1 + k) * head
 
 
 def test_gemm_cases_cover_the_counted_flops(bench):

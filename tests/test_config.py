@@ -32,6 +32,12 @@ def test_flags_are_generated_from_the_fields_with_their_defaults():
     assert config.optimization.clipnorm is None
     for text, value in (("auto", "auto"), ("250", 250.0), ("None", None)):
         assert config_from_args(_train_args("--clipnorm", text)).optimization.clipnorm == value
+    for text, value in (("auto", "auto"), ("16", 16), ("1", 1)):  # no "none": K >= 1
+        assert config_from_args(_train_args("--marginal-samples", text)).model.marginal_samples == (
+            value
+        )
+    with pytest.raises(SystemExit):
+        config_from_args(_train_args("--marginal-samples", "none"))
 
 
 def test_config_file_then_set_then_flags(tmp_path):

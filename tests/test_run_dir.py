@@ -212,7 +212,13 @@ def test_a_run_started_before_marginal_scope_existed_resumes(tmp_path):
     written = json.loads((out / "config.json").read_text())
     for key in ("marginal_scope", "tensorboard_images", "tensorboard_every", "projector_points"):
         written.pop(key)
+    assert written.pop("marginal_samples") == 16  # the f-KL default, recorded as resolved
     (out / "config.json").write_text(json.dumps(written))
+    # Started before 16 marginal pairs became the default: it ran with 1, which it names.
+    with pytest.raises(FileExistsError, match=r"marginal_samples: 1 in the run, 16 now.*"
+                       r"--marginal-samples 1"):  # fmt: skip
+        train(config, out, verbose=0)
+    config = config.replace(marginal_samples=1)
     _, history = train(config, out, verbose=0)
     assert history["epoch"] == [1, 2]
     changed = config.replace(latent_dim=3)  # a real difference is still refused
@@ -266,6 +272,18 @@ def test_the_moving_average_and_the_clip_are_on_by_default_for_the_f_kl_term_onl
         recorded = RunDir(tmp_path / method).config().optimization
         assert recorded.use_ema is expected
         assert recorded.clipnorm == (1000.0 if expected else None)
+        assert RunDir(tmp_path / method).config().model.marginal_samples == (16 if expected else 1)
+
+    # marginal_samples auto: 16 marginal pairs per example for the f-KL MI term, 1 otherwise.
+    def pairs(method="infomax-vae", **options):
+        return build_model(method, image_shape=(8, 8, 1), latent_dim=2, **options).marginal_samples
+
+    assert pairs() == 16 and pairs(marginal_samples="auto") == 16
+    assert pairs(marginal_samples=4) == 4 and pairs(marginal_samples=1) == 1
+    assert pairs(estimator="js") == 1 and pairs(estimator="infonce") == 1
+    assert pairs("vae") == 1 and pairs(alpha=0.0) == 1
+    with pytest.raises(ValueError, match="--marginal-samples must be an integer or auto"):
+        make_model(TrainConfig.from_flat(**small, marginal_samples="many"), (8, 8, 1))
 
     # The API: compile()'s default optimizer averages, fit validates on the average and ends
     # with it.

@@ -108,10 +108,11 @@ class ModelConfig:
         "(all-gathered z, as on one device) or each replica's own (older runs)",
         choices=("global", "replica"),
     )
-    marginal_samples: int = option(
-        1,
+    marginal_samples: int | str = option(
+        AUTO,
         "K, marginal partners per example in the critic's bound (K derangements of the batch; "
-        "divides the variance of E_marginal[exp(t - 1)] by about K)",
+        "divides the variance of E_marginal[exp(t - 1)] by about K); auto: 16 for the f-kl MI "
+        "term (infomax-vae), 1 otherwise",
     )
 
 
@@ -252,6 +253,7 @@ LEGACY_DEFAULTS = {
     "critic_score_bound": 20.0,
     "min_log_var": -10.0,
     "marginal_scope": "replica",
+    "marginal_samples": 1,
 }
 
 
@@ -396,11 +398,13 @@ def _locate(key: str) -> tuple[str | None, str]:
 
 
 # ------------------------------------------------------------------------------- CLI flags
-def _parse_none(parse: Callable[[str], Any], auto: bool = False) -> Callable[[str], Any]:
+def _parse_none(
+    parse: Callable[[str], Any], auto: bool = False, none: bool = True
+) -> Callable[[str], Any]:
     def parse_or_none(text: str):
         if auto and text.lower() == AUTO:
             return AUTO
-        return None if text.lower() == "none" else parse(text)
+        return None if none and text.lower() == "none" else parse(text)
 
     parse_or_none.__name__ = getattr(parse, "__name__", "value")
     return parse_or_none
@@ -461,7 +465,8 @@ def add_arguments(
         kwargs["help"] = f"{f.metadata.get('help', '')} (default: {shown})".strip()
         args = typing.get_args(kind)
         optional = type(None) in args
-        auto = str in args and len(args) > 2  # float | str | None: a number, none or auto
+        # float | str | None: a number, none or auto; int | str: a number or auto.
+        auto = str in args and len([a for a in args if a is not type(None)]) > 1
         base = next((a for a in args if a is not type(None)), kind) if args else kind
         if base is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
@@ -473,7 +478,7 @@ def add_arguments(
             kwargs.update(nargs="+", type=item)
         else:
             parse = {int: int, float: float, str: str}.get(base, str)
-            kwargs["type"] = _parse_none(parse, auto) if optional else parse
+            kwargs["type"] = _parse_none(parse, auto, optional) if optional or auto else parse
         if choices is not None and base is not bool and kind is not dict:
             kwargs["choices"] = list(choices)
             if kwargs.get("nargs"):

@@ -37,7 +37,12 @@ from tf_infomax.errors import TrainingDivergedError  # re-exported: its old home
 from tf_infomax.models import build_model
 from tf_infomax.models.divergence import StopOnDivergence, non_finite_loss
 from tf_infomax.models.infomax_vae import InfoMaxVAE, uses_ema
-from tf_infomax.models.methods import clipnorm_by_default, ema_by_default, method_weights
+from tf_infomax.models.methods import (
+    clipnorm_by_default,
+    ema_by_default,
+    marginal_samples_by_default,
+    method_weights,
+)
 from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
 from tf_infomax.projector import write_run_projector
@@ -405,8 +410,9 @@ def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool, replicas: i
         raise FileExistsError(
             f"{run.path} holds an unfinished run with a different config ({shown}); resume it "
             "with the run's options (e.g. --set KEY=VALUE with the run's value; runs started "
-            "before the f-KL defaults need --no-use-ema --clipnorm none), pass --overwrite to "
-            "replace it, or choose another --out."
+            "before the f-KL defaults need --no-use-ema --clipnorm none --marginal-samples 1, "
+            "those started before 16 marginal pairs --marginal-samples 1), pass --overwrite "
+            "to replace it, or choose another --out."
         )
     return run.backup_dir.exists()
 
@@ -594,14 +600,18 @@ def train(
 
 
 def with_defaults_resolved(config: TrainConfig) -> TrainConfig:
-    """``config`` with the method-dependent defaults, ``use_ema`` None and ``clipnorm`` auto,
-    replaced by what they mean for this model (``models.methods.ema_by_default``,
-    ``clipnorm_by_default``), so that config.json records what ran and a resume compares the
-    same values."""
+    """``config`` with the method-dependent defaults, ``use_ema`` None and ``clipnorm`` and
+    ``marginal_samples`` auto, replaced by what they mean for this model
+    (``models.methods.ema_by_default``, ``clipnorm_by_default``, ``marginal_samples_by_default``),
+    so that config.json records what ran and a resume compares the same values."""
     opt, m = config.optimization, config.model
     if isinstance(opt.clipnorm, str) and opt.clipnorm != AUTO:
         raise ValueError(f"--clipnorm must be a number, none or {AUTO}, got {opt.clipnorm!r}.")
-    if opt.use_ema is not None and opt.clipnorm != AUTO:
+    if isinstance(m.marginal_samples, str) and m.marginal_samples != AUTO:
+        raise ValueError(
+            f"--marginal-samples must be an integer or {AUTO}, got {m.marginal_samples!r}."
+        )
+    if opt.use_ema is not None and opt.clipnorm != AUTO and m.marginal_samples != AUTO:
         return config
     weights = method_weights(
         m.method,
@@ -615,6 +625,8 @@ def with_defaults_resolved(config: TrainConfig) -> TrainConfig:
         changes["use_ema"] = ema_by_default(weights.alpha, m.estimator)
     if opt.clipnorm == AUTO:
         changes["clipnorm"] = clipnorm_by_default(weights.alpha, m.estimator)
+    if m.marginal_samples == AUTO:
+        changes["marginal_samples"] = marginal_samples_by_default(weights.alpha, m.estimator)
     return config.replace(**changes)
 
 

@@ -3,10 +3,10 @@
 For every dense or conv layer with M multiply-adds per example in the forward pass, forward =
 2M, weight gradient = 2M, input gradient = 2M except where the input is the data (the first
 encoder layer, the critic's x projection). The critic's x projection and z projection run once
-per example, its head twice (joint and permuted pair). "Algorithmic" counts the critic head's
-input-gradient chain once; "as implemented" counts it twice (the VAE loss and the critic loss
-are differentiated in two backward passes). Element-wise work, the losses and the Adam updates
-are not counted. (Documented in docs/performance.md.)
+per example, its head 1 + K times (the joint pair and K marginal pairs, ``marginal_samples``).
+"Algorithmic" counts the critic head's input-gradient chain once; "as implemented" counts it
+twice (the VAE loss and the critic loss are differentiated in two backward passes).
+Element-wise work, the losses and the Adam updates are not counted (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import keras
 FORMULA = (
     "per layer with M forward multiply-adds per example: forward 2M + weight gradient 2M "
     "+ input gradient 2M (none where the input is data); critic x/z projections once, "
-    "head on 2 rows (joint, permuted); 'algorithmic' counts the head's input-gradient "
+    "head on 1 + K rows (joint, K marginal); 'algorithmic' counts the head's input-gradient "
     "chain once, 'as_implemented' twice (two backward passes). Element-wise ops, losses "
     "and Adam updates are not counted."
 )
@@ -64,7 +64,7 @@ def flops_per_example(model) -> dict:
         x_macs = layer_macs(critic.x_projection)
         z_macs = layer_macs(critic.z_projection)
         head = sum(layer_macs(layer) for layer in critic.head.layers)
-        pairs = 2  # joint and permuted
+        pairs = 1 + getattr(model, "marginal_samples", 1)  # joint and K marginal
         forward = x_macs + z_macs + pairs * head
         weight_grads = forward
         head_input_grads = pairs * head
@@ -107,7 +107,7 @@ def gemm_cases(model, batch: int) -> list[tuple[tuple, int]]:
         add(batch, *critic.z_projection.kernel.shape)
         for layer in critic.head.layers:
             if isinstance(layer, keras.layers.Dense):
-                add(2 * batch, *layer.kernel.shape)
+                add((1 + getattr(model, "marginal_samples", 1)) * batch, *layer.kernel.shape)
     return [
         (tuple(int(v) if not isinstance(v, bool) else v for v in c), n) for c, n in cases.items()
     ]

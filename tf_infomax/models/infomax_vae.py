@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from tf_infomax import distributions
-from tf_infomax.config import CRITIC_CLIPNORM, CRITIC_SCORE_BOUND
+from tf_infomax.config import AUTO, CRITIC_CLIPNORM, CRITIC_SCORE_BOUND
 from tf_infomax.models import diagnostics as diag
 from tf_infomax.models import validation
 from tf_infomax.models.divergence import StopOnDivergence
@@ -17,6 +17,7 @@ from tf_infomax.models.methods import (
     check_weights,
     clipnorm_by_default,
     ema_by_default,
+    marginal_samples_by_default,
 )
 from tf_infomax.networks.critic import MLPCritic
 from tf_infomax.objectives.mi_estimators import get_estimator, marginal_permutation
@@ -139,12 +140,13 @@ class InfoMaxVAE(keras.Model):
             before this option). Score-matrix estimators (InfoNCE), and ``jit_compile=True``
             under several replicas, use the replica's batch.
             docs/distributed.md has the measurement behind the default.
-        marginal_samples: K, the marginal partners per example (default 1): the marginal
-            expectation of eq. 6 is averaged over K independent derangements of the batch, K * B
-            pairs, which divides the variance of its estimate, and of its gradient, by about K
-            (one pair scored at the bound weighs e^5 / (K B) instead of e^5 / B). The critic's
-            head runs on (K + 1) * B rows. Not for score-matrix estimators (InfoNCE scores all
-            pairs already).
+        marginal_samples: K, the marginal partners per example (default 1; ``"auto"``:
+            ``marginal_samples_by_default``, 16 for the f-KL MI term, what ``build_model``
+            uses): the marginal expectation of eq. 6 is averaged over K independent
+            derangements of the batch, K * B pairs, which divides the variance of its estimate,
+            and of its gradient, by about K (one pair scored at the bound weighs e^5 / (K B)
+            instead of e^5 / B). The critic's head runs on (K + 1) * B rows. Not for
+            score-matrix estimators (InfoNCE scores all pairs already).
         diagnostics: also log gradient norms per term, clip rates, critic scores and the
             smallest log-variance (``tf_infomax.models.diagnostics``); costs extra backward
             passes through the decoder and critic.
@@ -228,8 +230,16 @@ class InfoMaxVAE(keras.Model):
                 f"marginal_scope must be one of {MARGINAL_SCOPES}, got {marginal_scope!r}."
             )
         self.marginal_scope = marginal_scope
-        if isinstance(marginal_samples, bool) or int(marginal_samples) != marginal_samples:
-            raise ValueError(f"marginal_samples must be an integer >= 1, got {marginal_samples!r}.")
+        if marginal_samples == AUTO:
+            marginal_samples = marginal_samples_by_default(self.alpha, self.estimator.name)
+        if (
+            isinstance(marginal_samples, bool)
+            or not isinstance(marginal_samples, (int, float))
+            or int(marginal_samples) != marginal_samples
+        ):
+            raise ValueError(
+                f"marginal_samples must be an integer >= 1 or {AUTO!r}, got {marginal_samples!r}."
+            )
         if marginal_samples < 1:
             raise ValueError(f"marginal_samples must be >= 1, got {marginal_samples}.")
         if marginal_samples > 1 and self.estimator.uses_score_matrix:

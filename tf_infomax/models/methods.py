@@ -108,3 +108,17 @@ def ema_by_default(alpha: float, estimator: str) -> bool:
     average takes the noise out (0.5-0.6; docs/results/fashion_mnist_convergence_notes.md).
     """
     return alpha > 0 and estimator == "f-kl"
+
+
+# Marginal partners per example by default with the f-KL MI term (eq. 6): at K = 1 most of the
+# MI gradient at the encoder is the one-partner estimate's noise; 16 cuts its spread about 10
+# fold for 1.7 times the step time (docs/results/fashion_mnist_convergence_notes.md, "More
+# marginal pairs per example").
+FKL_MARGINAL_SAMPLES = 16
+
+
+def marginal_samples_by_default(alpha: float, estimator: str) -> int:
+    """K, the critic's marginal partners per example, unless told otherwise:
+    ``FKL_MARGINAL_SAMPLES`` for the f-KL MI term (eq. 6) with alpha > 0, 1 otherwise (the other
+    bounds have no exp(t - 1) term of one partner, or score every pair already)."""
+    return FKL_MARGINAL_SAMPLES if alpha > 0 and estimator == "f-kl" else 1
