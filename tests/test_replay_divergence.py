@@ -1,8 +1,9 @@
 """trainers/replay_divergence.py recovers each step's values from fit's running means."""
 
 import keras
+import pytest
 
-from trainers.replay_divergence import StepRecorder
+from trainers.replay_divergence import StepRecorder, replay
 
 
 def test_step_values_come_back_from_running_means_and_extremes_pass_through():
@@ -21,3 +22,10 @@ def test_step_values_come_back_from_running_means_and_extremes_pass_through():
     assert recorder.epoch_means == {"loss": running[-1], "log_var_max": 8.0}
     recorder.on_epoch_end(1)
     assert recorder.model.stop_training
+
+
+def test_a_change_the_backup_would_undo_is_refused_before_anything_runs(tmp_path):
+    # The backup restores the optimizers' learning-rate variables: such a replay would
+    # silently run with the old rate.
+    with pytest.raises(ValueError, match="--set critic_learning_rate: the backup restores"):
+        replay(tmp_path / "no-run", changes={"critic_learning_rate": 1e-3})

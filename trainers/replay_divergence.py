@@ -25,6 +25,8 @@ from pathlib import Path
 
 import keras
 
+# Config keys whose value lives in an optimizer variable that the backup restores.
+RESTORED_FROM_BACKUP = {"learning_rate", "critic_learning_rate"}
 EXTREMES = ("joint_score_max", "marginal_score_max", "log_var_min", "log_var_max", "mean_abs_max")
 
 
@@ -65,6 +67,14 @@ def replay(run_dir: str | os.PathLike, steps: int = 60, changes: dict | None = N
     from tf_infomax.config import TrainConfig
     from tf_infomax.training import train
 
+    restored = sorted(set(changes or {}) & RESTORED_FROM_BACKUP)
+    if restored:
+        raise ValueError(
+            f"--set {restored[0]}: the backup restores the optimizers' variables, their "
+            "learning rates among them, so the replay would run with the run's own value (a "
+            "replay of infomax-vae-pairs16_d4_s1 with critic_learning_rate=0.001 repeated the "
+            "divergence bit for bit). Train the run again with the new rate instead."
+        )
     run_dir = Path(run_dir)
     diverged = json.loads((run_dir / "diverged.json").read_text())
     with tempfile.TemporaryDirectory(prefix="replay_") as tmp:
