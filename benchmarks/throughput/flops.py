@@ -48,6 +48,11 @@ def network_macs(net) -> list[int]:
     return [m for m in (layer_macs(layer) for layer in net.layers) if m]
 
 
+def critic_head_rows(model) -> int:
+    """Rows the critic's head scores per example: the joint pair and K marginal pairs."""
+    return 1 + getattr(model, "marginal_samples", 1)
+
+
 def flops_per_example(model) -> dict:
     """Training FLOPs per example: see the module docstring for the formula."""
     encoder, decoder = network_macs(model.encoder), network_macs(model.decoder)
@@ -64,7 +69,7 @@ def flops_per_example(model) -> dict:
         x_macs = layer_macs(critic.x_projection)
         z_macs = layer_macs(critic.z_projection)
         head = sum(layer_macs(layer) for layer in critic.head.layers)
-        pairs = 1 + getattr(model, "marginal_samples", 1)  # joint and K marginal
+        pairs = critic_head_rows(model)
         forward = x_macs + z_macs + pairs * head
         weight_grads = forward
         head_input_grads = pairs * head
@@ -107,7 +112,7 @@ def gemm_cases(model, batch: int) -> list[tuple[tuple, int]]:
         add(batch, *critic.z_projection.kernel.shape)
         for layer in critic.head.layers:
             if isinstance(layer, keras.layers.Dense):
-                add((1 + getattr(model, "marginal_samples", 1)) * batch, *layer.kernel.shape)
+                add(critic_head_rows(model) * batch, *layer.kernel.shape)
     return [
         (tuple(int(v) if not isinstance(v, bool) else v for v in c), n) for c, n in cases.items()
     ]

@@ -42,6 +42,8 @@ VARIANTS = {
 # over the 30 epochs (Keras' CosineDecay), on top of the moving average. ``diagnostics``: the
 # clip's firing rate and the step's gradient norms per epoch in train_history (about 5% slower;
 # they read the step, they do not change it; ``infomax-vae-clip_d4_s1`` ran without them).
+# The options of the ``infomax-vae-pairs16`` rows (below), shared by ``-pairs16-miclip``.
+PAIRS16 = {"use_ema": True, "clipnorm": 1000.0, "marginal_samples": 16, "diagnostics": True}
 REMEDIES = {
     "infomax-vae-ema": ("InfoMax-VAE (f-kl, --use-ema)", {"use_ema": True}, SEEDS),
     "infomax-vae-clip": (
@@ -65,7 +67,7 @@ REMEDIES = {
     # (benchmarks/results/marginal_samples_cost.json).
     "infomax-vae-pairs16": (
         "InfoMax-VAE (f-kl, --use-ema, --clipnorm 1000, --marginal-samples 16)",
-        {"use_ema": True, "clipnorm": 1000.0, "marginal_samples": 16, "diagnostics": True},
+        PAIRS16,
         SEEDS,
     ),
     # pairs16 plus the MI term's own clip at 300: ``infomax-vae-pairs16_d4_s1`` diverged at
@@ -74,13 +76,7 @@ REMEDIES = {
     # only in bursts (at K = 1 it fired on 16-32% of steps).
     "infomax-vae-pairs16-miclip": (
         "InfoMax-VAE (f-kl, --use-ema, --clipnorm 1000, --marginal-samples 16, --mi-clipnorm 300)",
-        {
-            "use_ema": True,
-            "clipnorm": 1000.0,
-            "marginal_samples": 16,
-            "mi_clipnorm": 300.0,
-            "diagnostics": True,
-        },
+        {**PAIRS16, "mi_clipnorm": 300.0},
         SEEDS,
     ),
     "infomax-vae-cosine": (
