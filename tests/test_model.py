@@ -325,7 +325,8 @@ def test_marginal_samples_average_the_bound_over_k_derangements(images):
     from tf_infomax.objectives.mi_estimators import f_dual_kl
 
     one, four = tiny_model("infomax-vae"), tiny_model("infomax-vae")
-    four.marginal_samples = 4
+    assert one.marginal_samples == 16  # the f-KL default (auto)
+    one.marginal_samples, four.marginal_samples = 1, 4
     x = images[:10]
     single, several = one.draw_noise(10), four.draw_noise(10)
     blocks = tf.reshape(several.permutation, [4, 10]).numpy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -53,7 +54,29 @@ def test_float16_wraps_both_optimizers_in_their_own_loss_scale():
     assert model.optimizer is not model.critic_optimizer
 
 
-def test_float16_refuses_options_that_read_scaled_gradients():
-    config = TrainConfig.from_flat(**TINY, dtype_policy="mixed_float16", mi_clipnorm=1.0)
-    with pytest.raises(ValueError, match="mixed_bfloat16"):
+def test_float16_refuses_diagnostics_that_read_scaled_gradients():
+    config = TrainConfig.from_flat(**TINY, dtype_policy="mixed_float16", diagnostics=True)
+    with pytest.raises(ValueError, match="--diagnostics.*mixed_bfloat16"):
         check_config(config)
+    check_config(config.replace(diagnostics=False))  # the MI clip (auto: 300) is allowed
+
+
+def test_the_mi_clip_bounds_the_unscaled_gradient_under_loss_scaling():
+    """Under a loss scale s the MI clip compares and bounds the gradient / s, as without one."""
+    from tf_infomax import build_model
+    from tf_infomax.optimizers import FusedAdam
+
+    x = tf.random.stateless_uniform((20, 8, 8, 1), seed=(1, 2))
+    grads = {}
+    for scaled in (False, True):
+        keras.utils.set_random_seed(0)
+        model = build_model("infomax-vae", image_shape=(8, 8, 1), latent_dim=3, critic_units=(8,))
+        optimizer = FusedAdam(1e-3)
+        if scaled:
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=2.0**10)
+        model.compile(optimizer=optimizer, mi_clipnorm=1e-3)  # fires at every step
+        noise = model.draw_noise(20, (0, 1))
+        _, step_grads, _, _ = model._gradients(x, noise, 1)
+        grads[scaled] = [g / (2.0**10 if scaled else 1.0) for g in step_grads]
+    for got, want in zip(grads[True], grads[False], strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-7)

@@ -212,13 +212,16 @@ def test_a_run_started_before_marginal_scope_existed_resumes(tmp_path):
     written = json.loads((out / "config.json").read_text())
     for key in ("marginal_scope", "tensorboard_images", "tensorboard_every", "projector_points"):
         written.pop(key)
-    assert written.pop("marginal_samples") == 16  # the f-KL default, recorded as resolved
+    assert written.pop("marginal_samples") == 16  # the f-KL defaults, recorded as resolved
+    assert written.pop("mi_clipnorm") == 300.0
     (out / "config.json").write_text(json.dumps(written))
-    # Started before 16 marginal pairs became the default: it ran with 1, which it names.
-    with pytest.raises(FileExistsError, match=r"marginal_samples: 1 in the run, 16 now.*"
-                       r"--marginal-samples 1"):  # fmt: skip
+    # Started before 16 marginal pairs and the MI clip became defaults: it ran with 1 and
+    # none, which it names.
+    with pytest.raises(FileExistsError, match=r"marginal_samples: 1 in the run, 16 now; "
+                       r"mi_clipnorm: none in the run, 300.0 now.*--marginal-samples 1, "
+                       r"--mi-clipnorm none"):  # fmt: skip
         train(config, out, verbose=0)
-    config = config.replace(marginal_samples=1)
+    config = config.replace(marginal_samples=1, mi_clipnorm=None)
     _, history = train(config, out, verbose=0)
     assert history["epoch"] == [1, 2]
     changed = config.replace(latent_dim=3)  # a real difference is still refused
@@ -272,7 +275,19 @@ def test_the_moving_average_and_the_clip_are_on_by_default_for_the_f_kl_term_onl
         recorded = RunDir(tmp_path / method).config().optimization
         assert recorded.use_ema is expected
         assert recorded.clipnorm == (1000.0 if expected else None)
+        assert recorded.mi_clipnorm == (300.0 if expected else None)
         assert RunDir(tmp_path / method).config().model.marginal_samples == (16 if expected else 1)
+
+    # mi_clipnorm auto: the MI term's own clip at 300 for the f-KL MI term, off otherwise.
+    def mi_clip(**options):
+        return make_model(TrainConfig.from_flat(**small, **options), (8, 8, 1)).mi_clipnorm
+
+    assert mi_clip(model="infomax-vae") == 300.0
+    assert mi_clip(model="infomax-vae", mi_clipnorm=5.0) == 5.0
+    assert mi_clip(model="infomax-vae", mi_clipnorm=None) is None
+    assert mi_clip(model="infomax-vae", estimator="js") is None and mi_clip(model="vae") is None
+    with pytest.raises(ValueError, match="--mi-clipnorm must be a number, none or auto"):
+        mi_clip(model="vae", mi_clipnorm="off")
 
     # marginal_samples auto: 16 marginal pairs per example for the f-KL MI term, 1 otherwise.
     def pairs(method="infomax-vae", **options):
@@ -290,6 +305,10 @@ def test_the_moving_average_and_the_clip_are_on_by_default_for_the_f_kl_term_onl
     model = build_model("infomax-vae", image_shape=(8, 8, 1), latent_dim=2, critic_units=(8,))
     model.compile()
     assert uses_ema(model.optimizer) and model.optimizer.global_clipnorm == 1000.0
+    assert model.mi_clipnorm == 300.0 and model.marginal_samples == 16
+    js = build_model("infomax-vae", image_shape=(8, 8, 1), latent_dim=2, estimator="js")
+    js.compile()
+    assert js.mi_clipnorm is None and js.marginal_samples == 1
     x = np.random.default_rng(0).uniform(size=(40, 8, 8, 1)).astype("float32")
 
     class Probe(keras.callbacks.Callback):

@@ -169,8 +169,10 @@ class OptimizationConfig:
         "off otherwise",
     )
     critic_clipnorm: float | None = option(CRITIC_CLIPNORM, "same, critic; none: off")
-    mi_clipnorm: float | None = option(
-        None, "clip only the MI term's gradient (alpha dI/dw) to this norm; none: off"
+    mi_clipnorm: float | str | None = option(
+        AUTO,
+        "clip only the MI term's gradient (alpha dI/dw) to this norm; none: off; auto: 300 for "
+        "the f-kl MI term (infomax-vae), off otherwise",
     )
     lr_schedule: str = option(
         "constant", "learning-rate schedule of both optimizers", choices=("constant", "cosine")
@@ -254,6 +256,7 @@ LEGACY_DEFAULTS = {
     "min_log_var": -10.0,
     "marginal_scope": "replica",
     "marginal_samples": 1,
+    "mi_clipnorm": None,
 }
 
 

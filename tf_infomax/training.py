@@ -42,6 +42,7 @@ from tf_infomax.models.methods import (
     ema_by_default,
     marginal_samples_by_default,
     method_weights,
+    mi_clipnorm_by_default,
 )
 from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
@@ -291,12 +292,10 @@ def check_config(config: TrainConfig) -> None:
         )
     if not 0 < opt.ema_momentum < 1:
         raise ValueError(f"--ema-momentum must be in (0, 1), got {opt.ema_momentum}.")
-    if config.distribution.dtype_policy == "mixed_float16" and (
-        opt.mi_clipnorm is not None or config.model.diagnostics
-    ):
+    if config.distribution.dtype_policy == "mixed_float16" and config.model.diagnostics:
         raise ValueError(
-            "--mi-clipnorm and --diagnostics read gradients that float16 loss scaling scales: "
-            "use --dtype-policy mixed_bfloat16 (no loss scaling), or drop them."
+            "--diagnostics reads gradients that float16 loss scaling scales: use --dtype-policy "
+            "mixed_bfloat16 (no loss scaling), or drop it."
         )
     fraction = data.holdout_fraction(data_config.validation_split)  # checks it
     spec = data.dataset_info(data_config.dataset, **data_config.source_options())
@@ -409,10 +408,10 @@ def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool, replicas: i
         )
         raise FileExistsError(
             f"{run.path} holds an unfinished run with a different config ({shown}); resume it "
-            "with the run's options (e.g. --set KEY=VALUE with the run's value; runs started "
-            "before the f-KL defaults need --no-use-ema --clipnorm none --marginal-samples 1, "
-            "those started before 16 marginal pairs --marginal-samples 1), pass --overwrite "
-            "to replace it, or choose another --out."
+            "with the run's options (e.g. --set KEY=VALUE with the run's value; an f-KL run "
+            "started before a default changed needs the old value: --no-use-ema, --clipnorm "
+            "none, --marginal-samples 1, --mi-clipnorm none), pass --overwrite to replace it, "
+            "or choose another --out."
         )
     return run.backup_dir.exists()
 
@@ -599,20 +598,30 @@ def train(
     return model, history
 
 
+# Options whose "auto" (``use_ema``: None) is a method-dependent default:
+# option -> (flag, what "auto" means, integers only).
+_AUTO_DEFAULTS = {
+    "clipnorm": ("--clipnorm", clipnorm_by_default, False),
+    "mi_clipnorm": ("--mi-clipnorm", mi_clipnorm_by_default, False),
+    "marginal_samples": ("--marginal-samples", marginal_samples_by_default, True),
+}
+
+
 def with_defaults_resolved(config: TrainConfig) -> TrainConfig:
-    """``config`` with the method-dependent defaults, ``use_ema`` None and ``clipnorm`` and
-    ``marginal_samples`` auto, replaced by what they mean for this model
-    (``models.methods.ema_by_default``, ``clipnorm_by_default``, ``marginal_samples_by_default``),
-    so that config.json records what ran and a resume compares the same values."""
-    opt, m = config.optimization, config.model
-    if isinstance(opt.clipnorm, str) and opt.clipnorm != AUTO:
-        raise ValueError(f"--clipnorm must be a number, none or {AUTO}, got {opt.clipnorm!r}.")
-    if isinstance(m.marginal_samples, str) and m.marginal_samples != AUTO:
-        raise ValueError(
-            f"--marginal-samples must be an integer or {AUTO}, got {m.marginal_samples!r}."
-        )
-    if opt.use_ema is not None and opt.clipnorm != AUTO and m.marginal_samples != AUTO:
+    """``config`` with the method-dependent defaults, ``use_ema`` None and ``clipnorm``,
+    ``mi_clipnorm`` and ``marginal_samples`` auto, replaced by what they mean for this model
+    (``models.methods.ema_by_default``, ``clipnorm_by_default``, ``mi_clipnorm_by_default``,
+    ``marginal_samples_by_default``), so that config.json records what ran and a resume
+    compares the same values."""
+    flat = config.flat()
+    for key, (flag, _, integer) in _AUTO_DEFAULTS.items():
+        if isinstance(flat[key], str) and flat[key] != AUTO:
+            kind = "an integer" if integer else "a number, none"
+            raise ValueError(f"{flag} must be {kind} or {AUTO}, got {flat[key]!r}.")
+    autos = [key for key in _AUTO_DEFAULTS if flat[key] == AUTO]
+    if flat["use_ema"] is not None and not autos:
         return config
+    m = config.model
     weights = method_weights(
         m.method,
         beta=m.beta,
@@ -620,13 +629,9 @@ def with_defaults_resolved(config: TrainConfig) -> TrainConfig:
         infovae_alpha=m.infovae_alpha,
         infovae_lambda=m.infovae_lambda,
     )
-    changes = {}
-    if opt.use_ema is None:
+    changes = {key: _AUTO_DEFAULTS[key][1](weights.alpha, m.estimator) for key in autos}
+    if flat["use_ema"] is None:
         changes["use_ema"] = ema_by_default(weights.alpha, m.estimator)
-    if opt.clipnorm == AUTO:
-        changes["clipnorm"] = clipnorm_by_default(weights.alpha, m.estimator)
-    if m.marginal_samples == AUTO:
-        changes["marginal_samples"] = marginal_samples_by_default(weights.alpha, m.estimator)
     return config.replace(**changes)
 
 

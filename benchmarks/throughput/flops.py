@@ -5,7 +5,9 @@ For every dense or conv layer with M multiply-adds per example in the forward pa
 encoder layer, the critic's x projection). The critic's x projection and z projection run once
 per example, its head 1 + K times (the joint pair and K marginal pairs, ``marginal_samples``).
 "Algorithmic" counts the critic head's input-gradient chain once; "as implemented" counts it
-twice (the VAE loss and the critic loss are differentiated in two backward passes).
+twice (the VAE loss and the critic loss are differentiated in two backward passes), and, when
+the compiled model clips the MI term's gradient on its own (``mi_clipnorm``, on by default for
+the f-KL bound), the encoder's backward pass twice (the ELBO and the MI term apart).
 Element-wise work, the losses and the Adam updates are not counted (docs/performance.md).
 """
 
@@ -18,7 +20,8 @@ FORMULA = (
     "per layer with M forward multiply-adds per example: forward 2M + weight gradient 2M "
     "+ input gradient 2M (none where the input is data); critic x/z projections once, "
     "head on 1 + K rows (joint, K marginal); 'algorithmic' counts the head's input-gradient "
-    "chain once, 'as_implemented' twice (two backward passes). Element-wise ops, losses "
+    "chain once, 'as_implemented' twice (two backward passes), and the encoder's backward "
+    "twice when the MI term's gradient is clipped on its own. Element-wise ops, losses "
     "and Adam updates are not counted."
 )
 
@@ -53,6 +56,15 @@ def critic_head_rows(model) -> int:
     return 1 + getattr(model, "marginal_samples", 1)
 
 
+def clips_mi_gradient(model) -> bool:
+    """Whether the compiled step differentiates the MI term apart (``InfoMaxVAE._gradients``)."""
+    return (
+        model.critic is not None
+        and model.alpha > 0
+        and getattr(model, "mi_clipnorm", None) is not None
+    )
+
+
 def flops_per_example(model) -> dict:
     """Training FLOPs per example: see the module docstring for the formula."""
     encoder, decoder = network_macs(model.encoder), network_macs(model.decoder)
@@ -80,6 +92,8 @@ def flops_per_example(model) -> dict:
             critic_part_algorithmic=algorithmic,
             critic_part_as_implemented=algorithmic + 2 * head_input_grads,
         )
+        if clips_mi_gradient(model):  # the encoder's weight and input gradients once more
+            out["critic_part_as_implemented"] += 2 * sum(encoder) + 2 * (sum(encoder) - encoder[0])
     out["algorithmic"] = out["vae_part"] + out["critic_part_algorithmic"]
     out["as_implemented"] = out["vae_part"] + out["critic_part_as_implemented"]
     return out

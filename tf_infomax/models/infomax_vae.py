@@ -18,6 +18,7 @@ from tf_infomax.models.methods import (
     clipnorm_by_default,
     ema_by_default,
     marginal_samples_by_default,
+    mi_clipnorm_by_default,
 )
 from tf_infomax.networks.critic import MLPCritic
 from tf_infomax.objectives.mi_estimators import get_estimator, marginal_permutation
@@ -140,10 +141,10 @@ class InfoMaxVAE(keras.Model):
             before this option). Score-matrix estimators (InfoNCE), and ``jit_compile=True``
             under several replicas, use the replica's batch.
             docs/distributed.md has the measurement behind the default.
-        marginal_samples: K, the marginal partners per example (default 1; ``"auto"``:
-            ``marginal_samples_by_default``, 16 for the f-KL MI term, what ``build_model``
-            uses): the marginal expectation of eq. 6 is averaged over K independent
-            derangements of the batch, K * B pairs, which divides the variance of its estimate,
+        marginal_samples: K, the marginal partners per example (default ``"auto"``:
+            ``marginal_samples_by_default``, 16 for the f-KL MI term, 1 otherwise): the
+            marginal expectation of eq. 6 is averaged over K independent derangements of the
+            batch, K * B pairs, which divides the variance of its estimate,
             and of its gradient, by about K (one pair scored at the bound weighs e^5 / (K B)
             instead of e^5 / B). The critic's head runs on (K + 1) * B rows. Not for
             score-matrix estimators (InfoNCE scores all pairs already).
@@ -173,7 +174,7 @@ class InfoMaxVAE(keras.Model):
         diagnostics: bool = False,
         marginal_pairs: str = "derangement",
         marginal_scope: str = "global",
-        marginal_samples: int = 1,
+        marginal_samples: int | str = AUTO,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -410,7 +411,7 @@ class InfoMaxVAE(keras.Model):
         optimizer=None,
         critic_optimizer=None,
         jit_compile="auto",
-        mi_clipnorm: float | None = None,
+        mi_clipnorm: float | str | None = AUTO,
         **kwargs,
     ):
         """Adam(1e-3) for encoder and decoder, Adam(1e-4) for the critic (Appendix D).
@@ -418,7 +419,9 @@ class InfoMaxVAE(keras.Model):
         ``mi_clipnorm`` bounds the global norm of the MI term's own gradient, alpha * dI/dw
         (eq. 6; it reaches only the encoder), before it is added to the ELBO's: a spike of
         the critic's exp(t - 1) is cut without shrinking the reconstruction and KL gradients,
-        as a clip of the whole gradient does.
+        as a clip of the whole gradient does. ``"auto"`` (the default):
+        ``mi_clipnorm_by_default``, 300 for the f-KL MI term, none otherwise. Under float16
+        loss scaling the clip compares the unscaled norm.
 
         The defaults are ``FusedAdam``: Keras' Adam computed by one fused kernel per variable.
 
@@ -437,8 +440,10 @@ class InfoMaxVAE(keras.Model):
         instead and applies the gradients outside it.
         """
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if mi_clipnorm is not None and not mi_clipnorm > 0:
-            raise ValueError(f"mi_clipnorm must be > 0 or None, got {mi_clipnorm}.")
+        if mi_clipnorm == AUTO:
+            mi_clipnorm = mi_clipnorm_by_default(self.alpha, self.estimator.name)
+        if mi_clipnorm is not None and (isinstance(mi_clipnorm, str) or not mi_clipnorm > 0):
+            raise ValueError(f"mi_clipnorm must be > 0, None or {AUTO!r}, got {mi_clipnorm!r}.")
         self.mi_clipnorm = mi_clipnorm
         self._jit_gradients = jit_compile is True and replicas > 1
         if self._jit_gradients:
@@ -476,7 +481,7 @@ class InfoMaxVAE(keras.Model):
     def get_compile_config(self):
         config = {
             "optimizer": keras.saving.serialize_keras_object(self.optimizer),
-            "mi_clipnorm": getattr(self, "mi_clipnorm", None),
+            "mi_clipnorm": getattr(self, "mi_clipnorm", None),  # as resolved
         }
         if self.critic_optimizer is not None:
             config["critic_optimizer"] = keras.saving.serialize_keras_object(self.critic_optimizer)
@@ -484,7 +489,7 @@ class InfoMaxVAE(keras.Model):
 
     def compile_from_config(self, config):
         self.compile(
-            mi_clipnorm=config.get("mi_clipnorm"),
+            mi_clipnorm=config.get("mi_clipnorm"),  # none in models saved before it
             optimizer=keras.saving.deserialize_keras_object(config["optimizer"]),
             critic_optimizer=(
                 keras.saving.deserialize_keras_object(config["critic_optimizer"])
@@ -538,7 +543,7 @@ class InfoMaxVAE(keras.Model):
             if self.critic is not None:
                 critic_loss = self.critic_optimizer.scale_loss(critic_loss)
             if mi_clipped:  # the MI term's gradient is clipped on its own
-                mi_loss = -self.alpha * terms.critic_objective / replicas
+                mi_loss = self.optimizer.scale_loss(-self.alpha * terms.critic_objective / replicas)
                 elbo_loss = vae_loss - mi_loss
             if self.diagnostics:
                 pulls = {
@@ -553,8 +558,11 @@ class InfoMaxVAE(keras.Model):
                 tf.zeros_like(v) if g is None else g
                 for g, v in zip(mi_grads, self._vae_variables, strict=True)
             ]
-            mi_norm = tf.linalg.global_norm(mi_grads) * replicas
-            mi_grads, _ = tf.clip_by_global_norm(mi_grads, self.mi_clipnorm / replicas)
+            # Loss scaling (float16) multiplies the gradients by the scale, which
+            # apply_gradients divides out: the clip compares and bounds the unscaled norm.
+            scale = self.optimizer.scale_loss(tf.constant(1.0))
+            mi_norm = tf.linalg.global_norm(mi_grads) * replicas / scale
+            mi_grads, _ = tf.clip_by_global_norm(mi_grads, self.mi_clipnorm * scale / replicas)
             grads = [
                 e + m if e is not None else m for e, m in zip(elbo_grads, mi_grads, strict=True)
             ]
@@ -689,6 +697,7 @@ class InfoMaxVAE(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        config.setdefault("marginal_samples", 1)  # models saved before the option
         for key in ("encoder", "decoder", "critic"):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])

@@ -50,9 +50,11 @@ SAFEGUARDS = {
 }
 SAFEGUARDS_OFF = dict.fromkeys(SAFEGUARDS)
 NO_CLIP = {"clipnorm": None, "critic_clipnorm": None}
-# Without the moving average of the weights (on by default for f-KL since these runs).
-BEFORE = {"marginal_pairs": "permutation", "use_ema": False, **SAFEGUARDS}
-FIX = {"marginal_pairs": "derangement", "use_ema": False, **SAFEGUARDS}
+# Without the moving average of the weights, 16 marginal pairs and the MI clip (on by default
+# for f-KL since these runs).
+LATER = {"use_ema": False, "marginal_samples": 1, "mi_clipnorm": None}
+BEFORE = {"marginal_pairs": "permutation", **LATER, **SAFEGUARDS}
+FIX = {"marginal_pairs": "derangement", **LATER, **SAFEGUARDS}
 ARMS: dict[str, dict] = {
     "defaults": BEFORE,
     "minimal": {**BEFORE, **SAFEGUARDS_OFF},

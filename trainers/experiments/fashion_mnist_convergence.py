@@ -25,9 +25,9 @@ PATIENCE = 5
 DEPTHS = (4, 2)
 SEEDS = (0, 1)
 HOLDOUT = 5_000
-# Run-name prefix -> (method, estimator). All pin ``use_ema=False``, ``clipnorm=None`` and
-# ``marginal_samples=1``: the ``infomax-vae`` rows measure the 0.2 f-KL step, without the moving
-# average, the clip or more marginal partners.
+# Run-name prefix -> (method, estimator). All pin ``use_ema=False``, ``clipnorm=None``,
+# ``marginal_samples=1`` and ``mi_clipnorm=None``: the ``infomax-vae`` rows measure the 0.2 f-KL
+# step, without the moving average, the clips or more marginal partners.
 VARIANTS = {
     "infomax-vae": ("infomax-vae", "f-kl"),
     "vae": ("vae", "f-kl"),
@@ -111,6 +111,7 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
                     use_ema=False,
                     clipnorm=None,
                     marginal_samples=1,
+                    mi_clipnorm=None,
                     seed=seed,
                 )
     if not smoke:
