@@ -50,6 +50,8 @@ def estimate(run_dirs: list[Path], steps: list[int], seeds: list[int] = (0,)) ->
                     "mutual_information": result["value"],
                     "train_estimate": result["train_estimate"],
                     "num_eval_pairs": result["num_eval_pairs"],
+                    "held_out_joint_mean": result.get("held_out_joint_mean"),
+                    "held_out_log_mean_exp_marginal": result.get("held_out_log_mean_exp_marginal"),
                     "train_limit": result["train_limit"],
                     "own_critic_test_bound": own,
                     "seconds": result["seconds"],

@@ -12,7 +12,10 @@ The trained encoder is frozen. A new ``MLPCritic`` t(x, z) is trained on pairs
 * ``js``, ``infonce``: the other bounds of the package.
 
 The reported estimate is the bound evaluated on held-out pairs (a different dataset), over all
-its pairs at once (for ``infonce``: averaged over batches, and never above log batch).
+its pairs at once (for ``infonce``: averaged over batches, and never above log batch). Beside it,
+its two terms on the held-out pairs: the mean joint score E_joint[t] and log E_marginal[exp(t -
+1)] (eq. 6; log E_marginal[exp t] for ``dv``), which say which term an implausible estimate comes
+from.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ class CriticEstimate(NamedTuple):
     steps: int
     train_mi: float  # mean training-batch estimate over the last 10% of steps
     num_eval_pairs: int
+    joint_mean: float | None = None  # E_joint[t] on the held-out pairs (not for infonce)
+    log_mean_exp_marginal: float | None = None  # log E_marginal[exp(t - 1)] (dv: exp t) there
 
 
 class _Pairs:
@@ -165,10 +170,17 @@ def estimate_mutual_information(
         sizes.append(int(x.shape[0]))
     if not sizes:
         raise ValueError("The held-out data has no batch of 2 or more examples.")
+    terms = {}
     if estimator.uses_score_matrix:
         held_out = float(np.average(batch_bounds, weights=sizes))
     else:
-        held_out = float(estimator.fn(tf.concat(joints, 0), tf.concat(marginals, 0)).mi)
+        joint, marginal = tf.concat(joints, 0), tf.concat(marginals, 0)
+        held_out = float(estimator.fn(joint, marginal).mi)
+        shift = 0.0 if estimator.name == "dv" else 1.0
+        terms = {
+            "joint_mean": float(tf.reduce_mean(joint)),
+            "log_mean_exp_marginal": float(log_mean_exp(marginal - shift)),
+        }
     tail = train_values[-max(1, steps // 10) :]
     return CriticEstimate(
         mi=held_out,
@@ -177,6 +189,7 @@ def estimate_mutual_information(
         steps=steps,
         train_mi=float(np.mean(tail)),
         num_eval_pairs=int(sum(sizes)),
+        **terms,
     )
 
 
@@ -215,6 +228,8 @@ def _entry(context: EvalContext) -> dict:
         "train_split": config.train_split,
         "train_limit": config.train_limit,
         "num_eval_pairs": estimate.num_eval_pairs,
+        "held_out_joint_mean": estimate.joint_mean,
+        "held_out_log_mean_exp_marginal": estimate.log_mean_exp_marginal,
         **context.common,
     }
 
