@@ -22,6 +22,7 @@ TINY = dict(
     critic_units=(16, 8),
     strategy="one-device",
     devices="cpu:0",
+    marginal_samples=1,  # the dtype policy is what is tested, not the f-KL step's K
 )
 
 
