@@ -32,12 +32,10 @@ from throughput.ours import IMAGE_SHAPE, LATENT_DIM, images_in_memory, training_
 from throughput.timing import interleave, step_ms  # noqa: E402
 
 import tf_infomax  # noqa: E402
+from tf_infomax.models.methods import FKL_MI_CLIPNORM as MI_CLIPNORM  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "marginal_samples_cost.json"
 BATCH = 100
-
-
-MI_CLIPNORM = 300.0
 
 
 def build(k: int, mi_clipnorm: float | None = None) -> keras.Model:
