@@ -56,15 +56,6 @@ def critic_head_rows(model) -> int:
     return 1 + getattr(model, "marginal_samples", 1)
 
 
-def clips_mi_gradient(model) -> bool:
-    """Whether the compiled step differentiates the MI term apart (``InfoMaxVAE._gradients``)."""
-    return (
-        model.critic is not None
-        and model.alpha > 0
-        and getattr(model, "mi_clipnorm", None) is not None
-    )
-
-
 def flops_per_example(model) -> dict:
     """Training FLOPs per example: see the module docstring for the formula."""
     encoder, decoder = network_macs(model.encoder), network_macs(model.decoder)
@@ -92,7 +83,7 @@ def flops_per_example(model) -> dict:
             critic_part_algorithmic=algorithmic,
             critic_part_as_implemented=algorithmic + 2 * head_input_grads,
         )
-        if clips_mi_gradient(model):  # the encoder's weight and input gradients once more
+        if model.clips_mi_gradient:  # the encoder's weight and input gradients once more
             out["critic_part_as_implemented"] += 2 * sum(encoder) + 2 * (sum(encoder) - encoder[0])
     out["algorithmic"] = out["vae_part"] + out["critic_part_algorithmic"]
     out["as_implemented"] = out["vae_part"] + out["critic_part_as_implemented"]

@@ -467,6 +467,16 @@ class InfoMaxVAE(keras.Model):
         self._compiled_gradients = tf.function(self._gradients, jit_compile=True)
 
     @property
+    def clips_mi_gradient(self) -> bool:
+        """Whether the compiled step clips the MI term's gradient on its own (``mi_clipnorm``),
+        which differentiates the ELBO and the MI term in separate backward passes."""
+        return (
+            self.critic is not None
+            and getattr(self, "mi_clipnorm", None) is not None
+            and self.alpha > 0
+        )
+
+    @property
     def clipnorm_by_default(self) -> float | None:
         """``compile()``'s default VAE ``global_clipnorm``: ``methods.clipnorm_by_default``."""
         return clipnorm_by_default(self.alpha, self.estimator.name)
@@ -532,7 +542,7 @@ class InfoMaxVAE(keras.Model):
 
     def _gradients(self, x, noise, replicas):
         """Terms, gradients and diagnostics of one replica's batch; losses scaled in the tape."""
-        mi_clipped = self.critic is not None and self.mi_clipnorm is not None and self.alpha > 0
+        mi_clipped = self.clips_mi_gradient
         with tf.GradientTape(persistent=self.critic is not None or self.diagnostics) as tape:
             forward = self._forward(x, training=True, noise=noise)
             terms = forward.terms
