@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
 root="${ROOT:-runs}"
 results=docs/results/fashion_mnist.json
-eval_args=(--iw-samples "${IW_SAMPLES:-100}" --iw-limit "${IW_LIMIT:-500}" \
-  --mi-steps "${MI_STEPS:-1000}" --probe-epochs "${PROBE_EPOCHS:-20}")
+eval_args=(--iw-samples "${IW_SAMPLES:-1000}" --iw-limit "${IW_LIMIT:-2000}" \
+  --mi-steps "${MI_STEPS:-2000}" --probe-epochs "${PROBE_EPOCHS:-50}")
 .venv/bin/tf-infomax reproduce fashion_mnist_tables --root "$root/fashion_mnist_tables" \
   --results "$results" "${eval_args[@]}" "$@"
 .venv/bin/tf-infomax reproduce fashion_mnist_2d --root "$root/fashion_mnist_2d" \
@@ -18,5 +18,5 @@ eval_args=(--iw-samples "${IW_SAMPLES:-100}" --iw-limit "${IW_LIMIT:-500}" \
   --results "$results" "${eval_args[@]}"
 tables="$root/fashion_mnist_tables"
 .venv/bin/python -m trainers.iwae_k "$tables"/{vae,infomax-vae}_d2_s0 "$tables"/{vae,infomax-vae}_d4_s0 \
-  --k 100 1000 5000 --limit "${IW_LIMIT:-500}" --out docs/results/fashion_mnist_iwae_k.json
+  --k 100 1000 5000 --limit "${IWAE_K_LIMIT:-500}" --out docs/results/fashion_mnist_iwae_k.json
 .venv/bin/tf-infomax report --results "$results" --out docs/results/fashion_mnist.md
