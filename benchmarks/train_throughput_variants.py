@@ -89,7 +89,7 @@ class OneBackwardInfoMaxVAE(InfoMaxVAE):
             else:
                 scores = self.critic.joint_and_marginal(x, z_for_critic, noise.permutation)
                 estimate = self.estimator.fn(*scores)
-            mi, critic_objective = estimate
+            mi, critic_objective = estimate.mi, estimate.critic_objective
             target = (elbo_loss - critic_objective) / replicas
         grads = tape.gradient(target, variables)
         n = len(self._vae_variables)

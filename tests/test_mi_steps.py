@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from tf_infomax.config import TrainConfig
 from tf_infomax.training import train
 from trainers.mi_steps import main
@@ -30,3 +32,9 @@ def test_rows_per_run_and_step_count_with_the_own_critic_for_infomax_vae(tmp_pat
     assert math.isfinite(mine[0]["own_critic_test_bound"])
     assert len({r["own_critic_test_bound"] for r in mine}) == 1  # the model's critic, once
     assert len({r["mutual_information"] for r in mine}) == 4  # steps and seeds move the estimate
+    for row in rows:  # the held-out terms the row records make up its value (f-kl)
+        rebuilt = row["held_out_joint_term"] - row["held_out_marginal_term"]
+        assert rebuilt == pytest.approx(row["mutual_information"], abs=1e-4)
+        assert row["held_out_marginal_term"] == pytest.approx(
+            math.exp(row["held_out_log_mean_exp_marginal"]), rel=1e-5
+        )

@@ -52,6 +52,8 @@ def estimate(run_dirs: list[Path], steps: list[int], seeds: list[int] = (0,)) ->
                     "num_eval_pairs": result["num_eval_pairs"],
                     "held_out_joint_mean": result.get("held_out_joint_mean"),
                     "held_out_log_mean_exp_marginal": result.get("held_out_log_mean_exp_marginal"),
+                    "held_out_joint_term": result.get("held_out_joint_term"),
+                    "held_out_marginal_term": result.get("held_out_marginal_term"),
                     "train_limit": result["train_limit"],
                     "own_critic_test_bound": own,
                     "seconds": result["seconds"],

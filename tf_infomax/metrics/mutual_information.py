@@ -46,8 +46,13 @@ class CriticEstimate(NamedTuple):
     steps: int
     train_mi: float  # mean training-batch estimate over the last 10% of steps
     num_eval_pairs: int
-    joint_mean: float | None = None  # E_joint[t] on the held-out pairs (not for infonce)
-    log_mean_exp_marginal: float | None = None  # log E_marginal[exp(t - 1)] (dv: exp t) there
+    # The held-out terms (not for infonce): mi = joint_term - marginal_term; joint_mean is
+    # E_joint[t]; log_mean_exp_marginal the log of the mean of exp in the marginal term (f-kl:
+    # log E_marginal[exp(t - 1)], dv and js: log E_marginal[exp t]); see mi_estimators.Estimate.
+    joint_mean: float | None = None
+    log_mean_exp_marginal: float | None = None
+    joint_term: float | None = None
+    marginal_term: float | None = None
 
 
 class _Pairs:
@@ -175,11 +180,13 @@ def estimate_mutual_information(
         held_out = float(np.average(batch_bounds, weights=sizes))
     else:
         joint, marginal = tf.concat(joints, 0), tf.concat(marginals, 0)
-        held_out = float(estimator.fn(joint, marginal).mi)
-        shift = 0.0 if estimator.name == "dv" else 1.0
+        result = estimator.fn(joint, marginal)
+        held_out = float(result.mi)
         terms = {
             "joint_mean": float(tf.reduce_mean(joint)),
-            "log_mean_exp_marginal": float(log_mean_exp(marginal - shift)),
+            "log_mean_exp_marginal": float(result.log_mean_exp_marginal),
+            "joint_term": float(result.joint_term),
+            "marginal_term": float(result.marginal_term),
         }
     tail = train_values[-max(1, steps // 10) :]
     return CriticEstimate(
@@ -230,6 +237,8 @@ def _entry(context: EvalContext) -> dict:
         "num_eval_pairs": estimate.num_eval_pairs,
         "held_out_joint_mean": estimate.joint_mean,
         "held_out_log_mean_exp_marginal": estimate.log_mean_exp_marginal,
+        "held_out_joint_term": estimate.joint_term,
+        "held_out_marginal_term": estimate.marginal_term,
         **context.common,
     }
 

@@ -400,7 +400,7 @@ class InfoMaxVAE(keras.Model):
                 scores = self.critic.joint_and_marginal(x, z, noise.permutation, partners)
                 scores = tuple(tf.cast(s, tf.float32) for s in scores)
                 estimate = self.estimator.fn(*scores)
-            mi, critic_objective = estimate
+            mi, critic_objective = estimate.mi, estimate.critic_objective
             loss -= self.alpha * critic_objective
         terms = Terms(loss, reconstruction, kl, divergence, mi, critic_objective)
         return Forward(terms, encoder_output, scores)
