@@ -5,9 +5,11 @@ For every dense or conv layer with M multiply-adds per example in the forward pa
 encoder layer, the critic's x projection). The critic's x projection and z projection run once
 per example, its head 1 + K times (the joint pair and K marginal pairs, ``marginal_samples``).
 "Algorithmic" counts the critic head's input-gradient chain once; "as implemented" counts it
-twice (the VAE loss and the critic loss are differentiated in two backward passes), and, when
+twice (the VAE loss and the critic loss are differentiated in two backward passes), except when
 the compiled model clips the MI term's gradient on its own (``mi_clipnorm``, on by default for
-the f-KL bound), the encoder's backward pass twice (the ELBO and the MI term apart).
+the f-KL bound): one backward pass of the critic's loss then gives the critic's gradient and the
+MI term's at the encoder, so the head chain runs once and the encoder's backward pass twice
+(the ELBO's and the MI term's).
 Element-wise work, the losses and the Adam updates are not counted (docs/performance.md).
 """
 
@@ -20,8 +22,8 @@ FORMULA = (
     "per layer with M forward multiply-adds per example: forward 2M + weight gradient 2M "
     "+ input gradient 2M (none where the input is data); critic x/z projections once, "
     "head on 1 + K rows (joint, K marginal); 'algorithmic' counts the head's input-gradient "
-    "chain once, 'as_implemented' twice (two backward passes), and the encoder's backward "
-    "twice when the MI term's gradient is clipped on its own. Element-wise ops, losses "
+    "chain once, 'as_implemented' twice (two backward passes) or, when the MI term's gradient "
+    "is clipped on its own, once with the encoder's backward twice. Element-wise ops, losses "
     "and Adam updates are not counted."
 )
 
@@ -83,8 +85,9 @@ def flops_per_example(model) -> dict:
             critic_part_algorithmic=algorithmic,
             critic_part_as_implemented=algorithmic + 2 * head_input_grads,
         )
-        if model.clips_mi_gradient:  # the encoder's weight and input gradients once more
-            out["critic_part_as_implemented"] += 2 * sum(encoder) + 2 * (sum(encoder) - encoder[0])
+        if model.clips_mi_gradient:  # one head chain; the encoder's backward pass once more
+            encoder_backward = 2 * sum(encoder) + 2 * (sum(encoder) - encoder[0])
+            out["critic_part_as_implemented"] = algorithmic + encoder_backward
     out["algorithmic"] = out["vae_part"] + out["critic_part_algorithmic"]
     out["as_implemented"] = out["vae_part"] + out["critic_part_as_implemented"]
     return out

@@ -468,8 +468,7 @@ class InfoMaxVAE(keras.Model):
 
     @property
     def clips_mi_gradient(self) -> bool:
-        """Whether the compiled step clips the MI term's gradient on its own (``mi_clipnorm``),
-        which differentiates the ELBO and the MI term in separate backward passes."""
+        """Whether the compiled step clips the MI term's gradient on its own (``mi_clipnorm``)."""
         return (
             self.critic is not None
             and getattr(self, "mi_clipnorm", None) is not None
@@ -542,7 +541,7 @@ class InfoMaxVAE(keras.Model):
 
     def _gradients(self, x, noise, replicas):
         """Terms, gradients and diagnostics of one replica's batch; losses scaled in the tape."""
-        mi_clipped = self.clips_mi_gradient
+        clipped = self.clips_mi_gradient
         with tf.GradientTape(persistent=self.critic is not None or self.diagnostics) as tape:
             forward = self._forward(x, training=True, noise=noise)
             terms = forward.terms
@@ -552,42 +551,57 @@ class InfoMaxVAE(keras.Model):
             critic_loss = -terms.critic_objective / replicas
             if self.critic is not None:
                 critic_loss = self.critic_optimizer.scale_loss(critic_loss)
-            if mi_clipped:  # the MI term's gradient is clipped on its own
-                mi_loss = self.optimizer.scale_loss(-self.alpha * terms.critic_objective / replicas)
-                elbo_loss = vae_loss - mi_loss
+            if clipped:
+                elbo = terms.reconstruction + self.beta * terms.kl + self.mmd_weight * terms.mmd
+                elbo_loss = self.optimizer.scale_loss(elbo / replicas)
             if self.diagnostics:
                 pulls = {
                     "grad_reconstruction": terms.reconstruction,
                     "grad_kl": self.beta * terms.kl,
                     "grad_mi": -self.alpha * terms.critic_objective,
                 }
-        if mi_clipped:
-            elbo_grads = tape.gradient(elbo_loss, self._vae_variables)
-            mi_grads = tape.gradient(mi_loss, self._vae_variables)
-            mi_grads = [
-                tf.zeros_like(v) if g is None else g
-                for g, v in zip(mi_grads, self._vae_variables, strict=True)
-            ]
-            # Loss scaling (float16) multiplies the gradients by the scale, which
-            # apply_gradients divides out: the clip compares and bounds the unscaled norm.
-            scale = self.optimizer.scale_loss(tf.constant(1.0))
-            mi_norm = tf.linalg.global_norm(mi_grads) * replicas / scale
-            mi_grads, _ = tf.clip_by_global_norm(mi_grads, self.mi_clipnorm * scale / replicas)
-            grads = [
-                e + m if e is not None else m for e, m in zip(elbo_grads, mi_grads, strict=True)
-            ]
+        if clipped:
+            grads, critic_grads, mi_norm = self._clipped_gradients(
+                tape, elbo_loss, critic_loss, replicas
+            )
         else:
             grads = tape.gradient(vae_loss, self._vae_variables)
-        critic_grads = (
-            tape.gradient(critic_loss, self.critic.trainable_variables) if self.critic else []
-        )
+            critic_grads = (
+                tape.gradient(critic_loss, self.critic.trainable_variables) if self.critic else []
+            )
         values = {}
         if self.diagnostics:
             values = self._diagnostic_values(tape, forward, pulls, grads, critic_grads, replicas)
-            if mi_clipped:
+            if clipped:
                 values["mi_grad_norm"] = mi_norm
                 values["mi_clip_rate"] = diag.clip_rate(mi_norm, self.mi_clipnorm)
         return terms, grads, critic_grads, values
+
+    def _clipped_gradients(self, tape, elbo_loss, critic_loss, replicas):
+        """The VAE's gradient with the MI term's share clipped to ``mi_clipnorm``, the
+        critic's gradient, and the MI share's norm before the clip (unscaled; under a strategy,
+        the replica's share times the number of replicas).
+
+        The encoder's loss is its ELBO part (eq. 3) plus alpha times the critic's loss (eq. 6):
+        one backward pass of the critic's loss gives the critic's gradient and the MI term's
+        gradient at the encoder, and the ELBO's backward pass does not go through the critic.
+        """
+        critic_vars = self.critic.trainable_variables
+        elbo_grads = tape.gradient(elbo_loss, self._vae_variables)
+        shared = tape.gradient(critic_loss, [*critic_vars, *self._vae_variables])
+        critic_grads = shared[: len(critic_vars)]
+        # Loss scaling (float16) multiplies each gradient by its optimizer's scale, which
+        # apply_gradients divides out: the clip compares and bounds the unscaled norm.
+        scale = self.optimizer.scale_loss(tf.constant(1.0))
+        critic_scale = self.critic_optimizer.scale_loss(tf.constant(1.0))
+        mi_grads = [
+            tf.zeros_like(v) if g is None else g * (self.alpha * scale / critic_scale)
+            for g, v in zip(shared[len(critic_vars) :], self._vae_variables, strict=True)
+        ]
+        mi_norm = tf.linalg.global_norm(mi_grads) * replicas / scale
+        mi_grads, _ = tf.clip_by_global_norm(mi_grads, self.mi_clipnorm * scale / replicas)
+        grads = [m if e is None else e + m for e, m in zip(elbo_grads, mi_grads, strict=True)]
+        return grads, critic_grads, mi_norm
 
     def _forward_diagnostics(self, forward: Forward) -> dict:
         """The diagnostics of a forward pass: smallest log-variance, critic scores."""
