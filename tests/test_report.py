@@ -59,6 +59,16 @@ def test_a_hook_renders_the_experiment_and_the_notes_are_linked(tmp_path):
     assert "| 2 | -242.50 ± 0.71 / -253.87 / 11.37 |" in text  # mean ± sd / paper / diff
 
 
+def test_a_cell_shows_only_its_longest_training_while_a_rerun_is_under_way(tmp_path):
+    rows = _rows("fashion_mnist_tables")
+    rows[0] = {**rows[0], "epochs": 10, "log_likelihood": -230.0}  # vae_d2_s0 re-run longer
+    results, out = tmp_path / "t.json", tmp_path / "t.md"
+    results.write_text(json.dumps(rows))
+    assert main(["report", "--results", str(results), "--out", str(out)]) == 0
+    # The 10-epoch seed alone, not averaged with the 2-epoch seed 1 (-243).
+    assert "| 2 | -230.00 / -253.87 / 23.87 |" in out.read_text()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [("[1, 2]", "does not hold results rows"), ("{", "is not valid JSON")],

@@ -55,13 +55,18 @@ EXTRA_METRICS = (
 
 
 def _grouped(rows: list[dict]) -> dict:
-    """(decoder depth, method) -> rows, with the AU count at the paper's threshold added."""
+    """(decoder depth, method) -> rows of the longest training in that cell (seeds of a
+    shorter one are not averaged in while a re-run is under way), with the AU count at the
+    paper's threshold added."""
     from trainers.report import paper_threshold_au
 
     groups = defaultdict(list)
     for row in rows:
         row = {**row, "active_units_paper_threshold": paper_threshold_au(row)}
         groups[(row["decoder_layers"], row["model"])].append(row)
+    for key, group in groups.items():
+        longest = max(r["epochs"] for r in group)
+        groups[key] = [r for r in group if r["epochs"] == longest]
     return groups
 
 
@@ -72,7 +77,10 @@ def comparison_section(rows: list[dict]) -> list[str]:
 
     groups = _grouped(rows)
     depths = sorted({d for d, _ in groups})
-    lines = ["Each cell: ours (mean ± sd over seeds where there are several) / paper / difference."]
+    lines = [
+        "Each cell: ours (mean ± sd over seeds where there are several) / paper / difference; "
+        "only the runs of the cell's longest training (epochs: the table of other measurements)."
+    ]
     for key, title, digits in TABLE_METRICS:
         body = []
         for depth in depths:
