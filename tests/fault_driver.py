@@ -27,6 +27,7 @@ CONFIG = TrainConfig.from_flat(
     dataset="sklearn_digits",
     latent_dim=3,
     critic_units=(16,),
+    arch_options={"units": 32},  # kill points, not model size, are under test
     limit=300,
     batch_size=50,
     validation_limit=100,

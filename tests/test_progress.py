@@ -74,7 +74,7 @@ def run_dir(tmp_path_factory):
     config = TrainConfig.from_flat(
         dataset="sklearn_digits", limit=200, validation_limit=0, epochs=1, batch_size=50,
         latent_dim=3, decoder_layers=1, critic_units=(16, 8), tensorboard_images=False,
-        projector_points=0,
+        projector_points=0, arch_options={"units": 32},
     )  # fmt: skip
     train(config, out, verbose=0)
     return out
