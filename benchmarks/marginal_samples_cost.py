@@ -8,7 +8,8 @@ the critic's forward and backward on the marginal term grow K-fold, the encoder 
 not. The paper's FC networks (Table 5), latent 20, decoder depth 2, batch 100, real
 Fashion-MNIST in memory, ``model.fit`` with the defaults but the MI term's clip off; the arms
 ``K+mi_clipnorm300`` (for each K of ``--mi-clip-samples``) add it, as the f-KL defaults do
-(one more backward pass through the critic and the encoder). Repeats are interleaved so that the
+(one backward pass of the critic's loss serves the critic and the MI term, and the encoder's
+backward pass runs twice). Repeats are interleaved so that the
 shared machine's load hits every K alike; the ratios to K = 1 are what to read. Writes
 ``benchmarks/results/marginal_samples_cost.json``.
 """
