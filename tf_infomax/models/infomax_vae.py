@@ -361,6 +361,11 @@ class InfoMaxVAE(keras.Model):
             and not (isinstance(replicas, int) and replicas == 1)
         )
 
+    def _loss_without_mi(self, reconstruction, kl, divergence) -> tf.Tensor:
+        """-ELBO with beta (eq. 3), plus InfoVAE's weighted MMD: the loss before the MI term."""
+        loss = reconstruction + self.beta * kl
+        return loss + self.mmd_weight * divergence if self.mmd_weight > 0 else loss
+
     def compute_terms(self, x, training: bool = False, noise: Noise | None = None) -> Terms:
         """The objective's terms on one (per-replica) batch of images."""
         return self._forward(x, training, noise).terms
@@ -374,12 +379,9 @@ class InfoMaxVAE(keras.Model):
         q_z = distributions.posterior(mean, log_var)
         reconstruction = -tf.reduce_mean(self.decode(z, x, training=training).log_prob(x))
         kl = tf.reduce_mean(q_z.kl_divergence(self.prior))
-        loss = reconstruction + self.beta * kl
-        zero = tf.zeros((), dtype=loss.dtype)
-        divergence = zero
-        if self.mmd_weight > 0:
-            divergence = mmd(z, noise.prior_samples)
-            loss += self.mmd_weight * divergence
+        zero = tf.zeros((), dtype=kl.dtype)
+        divergence = mmd(z, noise.prior_samples) if self.mmd_weight > 0 else zero
+        loss = self._loss_without_mi(reconstruction, kl, divergence)
         mi = critic_objective = zero
         scores = None
         if self.critic is not None:
@@ -552,7 +554,7 @@ class InfoMaxVAE(keras.Model):
             if self.critic is not None:
                 critic_loss = self.critic_optimizer.scale_loss(critic_loss)
             if clipped:
-                elbo = terms.reconstruction + self.beta * terms.kl + self.mmd_weight * terms.mmd
+                elbo = self._loss_without_mi(terms.reconstruction, terms.kl, terms.mmd)
                 elbo_loss = self.optimizer.scale_loss(elbo / replicas)
             if self.diagnostics:
                 pulls = {
