@@ -549,13 +549,14 @@ class InfoMaxVAE(keras.Model):
             terms = forward.terms
             # Scaled inside the tape: apply_gradients sums over replicas. scale_loss: each
             # optimizer's own loss scale under float16 (LossScaleOptimizer; else the identity).
-            vae_loss = self.optimizer.scale_loss(terms.loss / replicas)
             critic_loss = -terms.critic_objective / replicas
             if self.critic is not None:
                 critic_loss = self.critic_optimizer.scale_loss(critic_loss)
-            if clipped:
+            if clipped:  # the MI term's share comes from the critic's loss
                 elbo = self._loss_without_mi(terms.reconstruction, terms.kl, terms.mmd)
-                elbo_loss = self.optimizer.scale_loss(elbo / replicas)
+                vae_loss = self.optimizer.scale_loss(elbo / replicas)
+            else:
+                vae_loss = self.optimizer.scale_loss(terms.loss / replicas)
             if self.diagnostics:
                 pulls = {
                     "grad_reconstruction": terms.reconstruction,
@@ -564,7 +565,7 @@ class InfoMaxVAE(keras.Model):
                 }
         if clipped:
             grads, critic_grads, mi_norm = self._clipped_gradients(
-                tape, elbo_loss, critic_loss, replicas
+                tape, vae_loss, critic_loss, replicas
             )
         else:
             grads = tape.gradient(vae_loss, self._vae_variables)
@@ -596,13 +597,17 @@ class InfoMaxVAE(keras.Model):
         # apply_gradients divides out: the clip compares and bounds the unscaled norm.
         scale = self.optimizer.scale_loss(tf.constant(1.0))
         critic_scale = self.critic_optimizer.scale_loss(tf.constant(1.0))
+        # None where the MI term does not reach (the decoder): global_norm and the clip skip it.
         mi_grads = [
-            tf.zeros_like(v) if g is None else g * (self.alpha * scale / critic_scale)
-            for g, v in zip(shared[len(critic_vars) :], self._vae_variables, strict=True)
+            None if g is None else g * (self.alpha * scale / critic_scale)
+            for g in shared[len(critic_vars) :]
         ]
         mi_norm = tf.linalg.global_norm(mi_grads) * replicas / scale
         mi_grads, _ = tf.clip_by_global_norm(mi_grads, self.mi_clipnorm * scale / replicas)
-        grads = [m if e is None else e + m for e, m in zip(elbo_grads, mi_grads, strict=True)]
+        grads = [
+            e if m is None else m if e is None else e + m
+            for e, m in zip(elbo_grads, mi_grads, strict=True)
+        ]
         return grads, critic_grads, mi_norm
 
     def _forward_diagnostics(self, forward: Forward) -> dict:

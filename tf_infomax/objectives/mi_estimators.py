@@ -63,8 +63,9 @@ def f_dual_kl(joint: tf.Tensor, marginal: tf.Tensor) -> Estimate:
     finite and never overflows in the intermediate exp of a single large score.
     """
     joint_term, log_mean = tf.reduce_mean(joint), log_mean_exp(marginal - 1.0)
-    bound = joint_term - tf.exp(log_mean)
-    return Estimate(bound, bound, joint_term, tf.exp(log_mean), log_mean)
+    marginal_term = tf.exp(log_mean)
+    bound = joint_term - marginal_term
+    return Estimate(bound, bound, joint_term, marginal_term, log_mean)
 
 
 def donsker_varadhan(joint: tf.Tensor, marginal: tf.Tensor) -> Estimate:
@@ -87,8 +88,9 @@ def jensen_shannon(joint: tf.Tensor, marginal: tf.Tensor) -> Estimate:
     """
     objective = tf.reduce_mean(-tf.nn.softplus(-joint)) - tf.reduce_mean(tf.nn.softplus(marginal))
     joint_term, log_mean = tf.reduce_mean(joint) + 1.0, log_mean_exp(marginal)
-    mi = joint_term - tf.exp(log_mean)
-    return Estimate(mi, objective, joint_term, tf.exp(log_mean), log_mean)
+    marginal_term = tf.exp(log_mean)
+    mi = joint_term - marginal_term
+    return Estimate(mi, objective, joint_term, marginal_term, log_mean)
 
 
 def infonce(scores: tf.Tensor) -> Estimate:
