@@ -38,3 +38,19 @@ def test_rows_per_run_and_step_count_with_the_own_critic_for_infomax_vae(tmp_pat
         assert row["held_out_marginal_term"] == pytest.approx(
             math.exp(row["held_out_log_mean_exp_marginal"]), rel=1e-5
         )
+
+
+def test_the_critic_trains_on_the_training_images_asked_for(tmp_path):
+    tiny = dict(
+        model="vae", dataset="sklearn_digits", latent_dim=3, limit=300, batch_size=50, epochs=1,
+        validation_limit=0, arch_options={"units": 16},
+    )  # fmt: skip
+    train(TrainConfig.from_flat(**tiny), tmp_path / "vae", verbose=0)
+    out = tmp_path / "rows.json"
+    args = [str(tmp_path / "vae"), "--steps", "3", "--train-limits", "100", "0", "--out", str(out)]
+    assert main(args) == 0
+    rows = json.loads(out.read_text())
+    assert [r["train_limit"] for r in rows] == [100, None]  # None: the whole training split
+    assert rows[0]["mutual_information"] != rows[1]["mutual_information"]
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "vae"), "--train-limits", "-1", "--out", str(out)])

@@ -7,7 +7,8 @@ for a few runs, without touching their ``metrics.json``, and, for InfoMax-VAE, a
 bound of the model's own critic (trained with the encoder for the whole run) on the same test
 split: another lower bound on the same quantity. ``--seeds`` repeats each estimate with other
 evaluation seeds (critic initialisation and batches): how far apart two estimates of the same
-encoder fall. One JSON row per (run, steps, seed).
+encoder fall; ``--train-limits`` trains the critic on other numbers of training images (the
+study's 10,000, or 0: all). One JSON row per (run, training images, steps, seed).
 
     python -m trainers.mi_steps runs/fashion_mnist_convergence/vae_d2_s1 \\
         runs/fashion_mnist_convergence/infomax-vae-clip_d2_s1 --steps 2000 10000 --seeds 0 1 \\
@@ -35,13 +36,22 @@ def own_critic_bound(run_dir: Path, seed: int = 0) -> float | None:
     return float(model.evaluate(batches, verbose=0, return_dict=True)["mi"])
 
 
-def estimate(run_dirs: list[Path], steps: list[int], seeds: list[int] = (0,)) -> list[dict]:
-    """One row per run, step count and seed: the post-hoc MI with the study's other settings."""
+def estimate(
+    run_dirs: list[Path],
+    steps: list[int],
+    seeds: list[int] = (0,),
+    train_limits: list[int | None] = (10_000,),
+) -> list[dict]:
+    """One row per run, training images, step count and seed: the post-hoc MI with the study's
+    other settings (``train_limits``: the critic's training images, None or 0: all)."""
     rows = []
     for run_dir in run_dirs:
         own = own_critic_bound(run_dir)
-        for count, seed in ((c, s) for c in steps for s in seeds):
-            columns, result = reestimate(run_dir, "mutual_information", seed=seed, mi_steps=count)
+        grid = ((n, c, s) for n in train_limits for c in steps for s in seeds)
+        for limit, count, seed in grid:
+            columns, result = reestimate(
+                run_dir, "mutual_information", seed=seed, mi_steps=count, train_limit=limit
+            )
             rows.append(
                 {
                     **columns,
@@ -59,7 +69,10 @@ def estimate(run_dirs: list[Path], steps: list[int], seeds: list[int] = (0,)) ->
                     "seconds": result["seconds"],
                 }
             )
-            print(f"{run_dir.name} steps={count} seed={seed}: {result['value']:.3f} (own {own})")
+            print(
+                f"{run_dir.name} train_limit={result['train_limit']} steps={count} seed={seed}: "
+                f"{result['value']:.3f} (own {own})"
+            )
     return rows
 
 
@@ -68,12 +81,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (tf-infomax train)")
     parser.add_argument("--steps", nargs="+", type=int, default=[2000, 10000])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="evaluation seeds")
+    parser.add_argument(
+        "--train-limits",
+        nargs="+",
+        type=int,
+        default=[10_000],
+        help="the critic's training images (0: the whole training split)",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     check_trained(parser, args.runs)
     if any(s < 1 for s in args.steps):
         parser.error("--steps values must be positive")
-    write_rows(args.out, estimate(args.runs, args.steps, args.seeds))
+    if any(n < 0 for n in args.train_limits):
+        parser.error("--train-limits values must be >= 0 (0: the whole training split)")
+    write_rows(args.out, estimate(args.runs, args.steps, args.seeds, args.train_limits))
     return 0
 
 
