@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -121,3 +122,23 @@ def test_autoregressive_decoder_gets_images_for_likelihood_and_figures(tmp_path)
     assert np.isfinite(results["log_likelihood"]["value"])
     assert results["log_likelihood"]["value"] >= results["log_likelihood"]["elbo"]
     assert (tmp_path / "traversals.png").exists() and (tmp_path / "samples.png").exists()
+
+
+def test_the_mi_critic_and_the_probes_read_their_own_number_of_training_images(trained):
+    from tf_infomax.metrics.evaluate import _train_limit
+    from tf_infomax.metrics.mutual_information import _critic_batches
+
+    config = EvaluationConfig.tiny(
+        train_limit=60, mi_train_limit=0, metrics=("mutual_information", "probe_accuracy")
+    )
+    assert config.mi_train_limit is None  # 0: all, as on the command line
+    results = evaluate_model(trained, labelled(100, 2), labelled(200, 3), config)
+    assert results["probe_accuracy"]["num_train"] == 60
+    assert results["mutual_information"]["train_limit"] is None
+    assert sum(1 for _ in _critic_batches(labelled(200, 3), config)) == 200 // config.mi_batch_size
+    # evaluate_run reads as many training images as the hungriest metric of the evaluation.
+    assert _train_limit(config) is None
+    assert _train_limit(dataclasses.replace(config, mi_train_limit=30)) == 60
+    assert _train_limit(dataclasses.replace(config, mi_train_limit=100)) == 100
+    only_mi = dataclasses.replace(config, mi_train_limit=30, metrics=("mutual_information",))
+    assert _train_limit(only_mi) == 30

@@ -50,7 +50,7 @@ def estimate(
         grid = ((n, c, s) for n in train_limits for c in steps for s in seeds)
         for limit, count, seed in grid:
             columns, result = reestimate(
-                run_dir, "mutual_information", seed=seed, mi_steps=count, train_limit=limit
+                run_dir, "mutual_information", seed=seed, mi_steps=count, mi_train_limit=limit
             )
             rows.append(
                 {

@@ -43,7 +43,7 @@ from tf_infomax.runs import RunDir
 
 MAX_TRAVERSAL_DIMS = 10
 TSNE_POINTS = 2000  # codes in the t-SNE map (its cost grows as N log N)
-LIMITS = ("limit", "train_limit", "iw_limit")
+LIMITS = ("limit", "train_limit", "mi_train_limit", "iw_limit")
 
 
 def _mi_bounds():
@@ -58,7 +58,10 @@ class EvaluationConfig:
 
     Attributes:
         split: evaluation split; ``limit`` keeps its first examples (None: all).
-        train_split, train_limit: codes for the probes and pairs for the MI critic.
+        train_split: split of the probes' codes and of the MI critic's pairs; ``train_limit``
+            keeps its first examples for the probes, ``mi_train_limit`` for the critic (None:
+            all; a critic trained on 10,000 images overfits them, see
+            docs/results/fashion_mnist_convergence_notes.md).
         batch_size: images per batch (memory is bounded by this and ``iw_max_pairs``).
         seed: seed of every random choice of the evaluation.
         threshold: epsilon of eq. 7 (Burda et al.: 0.01; the paper: 0.05, also reported).
@@ -79,7 +82,10 @@ class EvaluationConfig:
     split: str = option("test", "evaluation split")
     limit: int | None = option(None, "evaluate the first N examples (0 or none: all)")
     train_split: str = option("train", "split of the probes' and MI critic's training data")
-    train_limit: int | None = option(10_000, "training examples for probes and MI critic (0: all)")
+    train_limit: int | None = option(10_000, "training examples for the probes (0: all)")
+    mi_train_limit: int | None = option(
+        None, "training examples for the post-hoc MI critic (0 or none: all)"
+    )
     batch_size: int = option(500, "images per batch")
     seed: int = option(0, "seed of every random choice of the evaluation")
     threshold: float = option(DEFAULT_THRESHOLD, "AU epsilon (eq. 7)")
@@ -129,6 +135,7 @@ class EvaluationConfig:
         settings = dict(
             limit=200,
             train_limit=300,
+            mi_train_limit=300,
             batch_size=100,
             iw_samples=20,
             mi_steps=30,
@@ -158,6 +165,13 @@ class _Stages:
 
 def _needs_train_data(config: EvaluationConfig) -> bool:
     return any(REGISTRY[name].needs_train_data for name in config.metrics)
+
+
+def _train_limit(config: EvaluationConfig) -> int | None:
+    """Training examples to read: the most any metric of ``config`` uses (None: all)."""
+    metrics = [REGISTRY[name] for name in config.metrics if REGISTRY[name].needs_train_data]
+    limits = [getattr(config, m.train_limit_option) for m in metrics]
+    return None if None in limits else max(limits, default=None)
 
 
 def evaluate_model(
@@ -420,7 +434,8 @@ def evaluate_run(
         )
 
     eval_data = load(config.split, config.limit)
-    train_data = load(config.train_split, config.train_limit) if _needs_train_data(config) else None
+    needed = _needs_train_data(config)
+    train_data = load(config.train_split, _train_limit(config)) if needed else None
     load_time = round(time.perf_counter() - started, 3)
     results = evaluate_model(
         model,

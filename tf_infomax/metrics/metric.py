@@ -67,7 +67,8 @@ class Metric:
     Attributes:
         name: key in ``metrics.json``, in results rows and ``--metrics``.
         compute: EvalContext -> entry dict with a ``value``.
-        needs_train_data: reads ``EvalContext.train_data``.
+        needs_train_data: reads ``EvalContext.train_data``, its first ``train_limit_option``
+            examples (the ``EvaluationConfig`` field that caps them).
         needs_labels: skipped, with a note, when the evaluation data has no labels.
     """
 
@@ -75,6 +76,7 @@ class Metric:
     compute: Callable[[EvalContext], dict]
     needs_train_data: bool = False
     needs_labels: bool = False
+    train_limit_option: str = "train_limit"
 
     def entry(self, context: EvalContext) -> dict:
         if self.needs_labels and context.codes.labels is None:

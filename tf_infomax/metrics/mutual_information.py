@@ -155,7 +155,7 @@ def estimate_mutual_information(
         if batch is None:
             raise ValueError(
                 "The critic's training data is empty (fewer training examples than one critic "
-                "batch): lower --mi-batch-size or raise --train-limit."
+                "batch): lower --mi-batch-size or raise --mi-train-limit."
             )
         x, _ = split_batch(batch)
         if x.shape[0] < 2:
@@ -201,10 +201,10 @@ def estimate_mutual_information(
 
 
 def _critic_batches(dataset: tf.data.Dataset, config) -> tf.data.Dataset:
-    """The first ``train_limit`` training examples in batches of ``mi_batch_size``."""
+    """The first ``mi_train_limit`` training examples in batches of ``mi_batch_size``."""
     examples = dataset.unbatch()
-    if config.train_limit is not None:
-        examples = examples.take(config.train_limit)
+    if config.mi_train_limit is not None:
+        examples = examples.take(config.mi_train_limit)
     return examples.batch(config.mi_batch_size, drop_remainder=True)
 
 
@@ -233,7 +233,7 @@ def _entry(context: EvalContext) -> dict:
         "learning_rate": config.mi_learning_rate,
         "batch_size": config.mi_batch_size,
         "train_split": config.train_split,
-        "train_limit": config.train_limit,
+        "train_limit": config.mi_train_limit,
         "num_eval_pairs": estimate.num_eval_pairs,
         "held_out_joint_mean": estimate.joint_mean,
         "held_out_log_mean_exp_marginal": estimate.log_mean_exp_marginal,
@@ -243,4 +243,6 @@ def _entry(context: EvalContext) -> dict:
     }
 
 
-METRIC = Metric("mutual_information", _entry, needs_train_data=True)
+METRIC = Metric(
+    "mutual_information", _entry, needs_train_data=True, train_limit_option="mi_train_limit"
+)
