@@ -12,15 +12,22 @@ from tf_infomax.training import train
 from trainers.mi_steps import main
 
 
-def test_rows_per_run_and_step_count_with_the_own_critic_for_infomax_vae(tmp_path):
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A tiny VAE and InfoMax-VAE run on 300 digits."""
+    root = tmp_path_factory.mktemp("runs")
     tiny = dict(
-        dataset="sklearn_digits", latent_dim=3, limit=200, batch_size=50, epochs=1,
+        dataset="sklearn_digits", latent_dim=3, limit=300, batch_size=50, epochs=1,
         validation_limit=0, arch_options={"units": 16}, critic_units=(8,),
     )  # fmt: skip
     for method in ("vae", "infomax-vae"):
-        train(TrainConfig.from_flat(model=method, **tiny), tmp_path / method, verbose=0)
+        train(TrainConfig.from_flat(model=method, **tiny), root / method, verbose=0)
+    return root
+
+
+def test_rows_per_run_and_step_count_with_the_own_critic_for_infomax_vae(runs, tmp_path):
     out = tmp_path / "mi_steps.json"
-    runs = [str(tmp_path / m) for m in ("vae", "infomax-vae")]
+    runs = [str(runs / m) for m in ("vae", "infomax-vae")]
     assert main([*runs, "--steps", "3", "6", "--seeds", "0", "1", "--out", str(out)]) == 0
     rows = json.loads(out.read_text())
     assert [(r["run"], r["steps"], r["eval_seed"]) for r in rows] == [
@@ -40,17 +47,12 @@ def test_rows_per_run_and_step_count_with_the_own_critic_for_infomax_vae(tmp_pat
         )
 
 
-def test_the_critic_trains_on_the_training_images_asked_for(tmp_path):
-    tiny = dict(
-        model="vae", dataset="sklearn_digits", latent_dim=3, limit=300, batch_size=50, epochs=1,
-        validation_limit=0, arch_options={"units": 16},
-    )  # fmt: skip
-    train(TrainConfig.from_flat(**tiny), tmp_path / "vae", verbose=0)
+def test_the_critic_trains_on_the_training_images_asked_for(runs, tmp_path):
     out = tmp_path / "rows.json"
-    args = [str(tmp_path / "vae"), "--steps", "3", "--train-limits", "100", "0", "--out", str(out)]
+    args = [str(runs / "vae"), "--steps", "3", "--train-limits", "100", "0", "--out", str(out)]
     assert main(args) == 0
     rows = json.loads(out.read_text())
     assert [r["train_limit"] for r in rows] == [100, None]  # None: the whole training split
     assert rows[0]["mutual_information"] != rows[1]["mutual_information"]
     with pytest.raises(SystemExit):
-        main([str(tmp_path / "vae"), "--train-limits", "-1", "--out", str(out)])
+        main([str(runs / "vae"), "--train-limits", "-1", "--out", str(out)])
