@@ -106,19 +106,20 @@ def test_noise_and_trend_measures():
 def test_the_convergence_targets_are_judged_on_the_means_over_seeds():
     from trainers.stability_report import convergence_targets
 
-    def row(run, ll, mi, au, val):
+    def row(run, ll, mi, au, val, au_05=None):
         history = {"val_neg_elbo": val, "mi": [0.5] * len(val)}
+        settings = {"active_units": {"count_at_paper_threshold": au if au_05 is None else au_05}}
         return dict(
             run=run, decoder_layers=2, log_likelihood=ll, mutual_information=mi,
-            active_units=au, train_history=history,
+            active_units=au, train_history=history, metric_settings=settings,
         )  # fmt: skip
 
     steady, bumpy = [9, 8, 7, 6, 5, 4, 4], [9, 8, 7, 6, 5, 4, 8]
     rows = [
         row("vae_d2_s0", -240.0, 3.0, 6, steady),
         row("vae_d2_s1", -238.0, 3.0, 6, steady),
-        row("cand_d2_s0", -242.0, 3.5, 12, steady),
-        row("cand_d2_s1", -241.0, 3.2, 10, bumpy),  # 4 nats above its best at epoch 7
+        row("cand_d2_s0", -242.0, 3.5, 12, steady, au_05=7),
+        row("cand_d2_s1", -241.0, 3.2, 10, bumpy, au_05=8),  # 4 nats above its best at epoch 7
     ]
     lines = convergence_targets(rows, "cand", "Candidate")
     verdicts = {line.split(" | ")[1]: line.split(" | ")[2:] for line in lines[2:]}
@@ -126,6 +127,8 @@ def test_the_convergence_targets_are_judged_on_the_means_over_seeds():
     assert verdicts["LL >= VAE - 2"] == ["-241.50", "-239.00", "2 / 2", "NO |"]  # -0.5 short
     assert verdicts["MI >= VAE + 0.3"][-1] == "yes |"  # mean 3.35 >= 3.0 + 0.3
     assert verdicts["AU >= VAE + 5"][-1] == "yes |"  # mean 11 >= 6 + 5
+    # Beside it, not a target: the count at the paper's epsilon, without the small variances.
+    assert verdicts["(AU at the paper's 0.05 >= VAE + 5)"] == ["7.50", "6.00", "2 / 2", "NO |"]
 
     # A run that diverged (no test metrics) fails stability however smooth its epochs were.
     rows[3] = dict(row("cand_d2_s1", None, None, None, steady), diverged={"epoch": 8})

@@ -123,12 +123,15 @@ def convergence_targets(
             ("train MI bound > 0 after ep. 1", min(m if m is not None else -math.inf for m in mis),
              None, all(m is not None and m > 0 for m in mis)),
         ]  # fmt: skip
-        for key, margin, target in (
-            ("log_likelihood", -2.0, "LL >= VAE - 2"),
-            ("mutual_information", 0.3, "MI >= VAE + 0.3"),
-            ("active_units", 5.0, "AU >= VAE + 5"),
+        for value, margin, target in (
+            (lambda r: r.get("log_likelihood"), -2.0, "LL >= VAE - 2"),
+            (lambda r: r.get("mutual_information"), 0.3, "MI >= VAE + 0.3"),
+            (lambda r: r.get("active_units"), 5.0, "AU >= VAE + 5"),
+            # Not a target: the count without the units of small variance (0.01-0.05) that
+            # runs without the moving average add (fashion_mnist_convergence_notes.md).
+            (paper_threshold_au, 5.0, "(AU at the paper's 0.05 >= VAE + 5)"),
         ):
-            a, b = mean_sd(r.get(key) for r in info)[0], mean_sd(r.get(key) for r in vae)[0]
+            a, b = mean_sd(map(value, info))[0], mean_sd(map(value, vae))[0]
             checks.append((target, a, b, a is not None and b is not None and a >= b + margin))
         if any(d is None for d in drops):  # runs too short to judge degradation
             checks[0] = (checks[0][0], None, None, None)
