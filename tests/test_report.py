@@ -69,6 +69,21 @@ def test_a_cell_shows_only_its_longest_training_while_a_rerun_is_under_way(tmp_p
     assert "| 2 | -230.00 / -253.87 / 23.87 |" in out.read_text()
 
 
+def test_a_diverged_run_is_counted_in_its_cell_not_dropped(tmp_path):
+    rows = [{**r, "config": {**r["config"], "epochs": 10}, "epochs": 10} for r in
+            _rows("fashion_mnist_tables")]  # fmt: skip
+    metrics = ("log_likelihood", "active_units", "mutual_information")
+    rows[0] = {**rows[0], "epochs": 7, "diverged": {"epoch": 8, "batch": 3}}  # vae_d2_s0
+    rows[0].update(dict.fromkeys(metrics))
+    results, out = tmp_path / "t.json", tmp_path / "t.md"
+    results.write_text(json.dumps(rows))
+    assert main(["report", "--results", str(results), "--out", str(out)]) == 0
+    text = out.read_text()
+    # The cell's mean is seed 1's (-243) and says that seed 0 diverged.
+    assert "| 2 | -243.00 (1 of 2 diverged) / -253.87 / 10.87 |" in text
+    assert "| 2 | vae | 0,1 | 7,10 | 0: 8 |" in text
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [("[1, 2]", "does not hold results rows"), ("{", "is not valid JSON")],

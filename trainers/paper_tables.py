@@ -54,10 +54,15 @@ EXTRA_METRICS = (
 )
 
 
+def planned_epochs(row: dict) -> int:
+    """The epochs a row's run was asked for (a diverged run trained fewer)."""
+    return row.get("config", {}).get("epochs", row["epochs"])
+
+
 def _grouped(rows: list[dict]) -> dict:
-    """(decoder depth, method) -> rows of the longest training in that cell (seeds of a
-    shorter one are not averaged in while a re-run is under way), with the AU count at the
-    paper's threshold added."""
+    """(decoder depth, method) -> rows of the longest planned training in that cell (seeds of
+    a shorter one are not averaged in while a re-run is under way; a run that diverged stays
+    in its cell, without metrics), with the AU count at the paper's threshold added."""
     from trainers.report import paper_threshold_au
 
     groups = defaultdict(list)
@@ -65,9 +70,15 @@ def _grouped(rows: list[dict]) -> dict:
         row = {**row, "active_units_paper_threshold": paper_threshold_au(row)}
         groups[(row["decoder_layers"], row["model"])].append(row)
     for key, group in groups.items():
-        longest = max(r["epochs"] for r in group)
-        groups[key] = [r for r in group if r["epochs"] == longest]
+        longest = max(map(planned_epochs, group))
+        groups[key] = [r for r in group if planned_epochs(r) == longest]
     return groups
+
+
+def _diverged(group: list[dict]) -> str:
+    """' (k of n diverged)' where runs of the cell diverged, else ''."""
+    count = sum(1 for r in group if r.get("diverged"))
+    return f" ({count} of {len(group)} diverged)" if count else ""
 
 
 def comparison_section(rows: list[dict]) -> list[str]:
@@ -79,21 +90,24 @@ def comparison_section(rows: list[dict]) -> list[str]:
     depths = sorted({d for d, _ in groups})
     lines = [
         "Each cell: ours (mean ± sd over seeds where there are several) / paper / difference; "
-        "only the runs of the cell's longest training (epochs: the table of other measurements)."
+        "only the runs of the cell's longest planned training (epochs: the table of other "
+        "measurements). A run that diverged (a non-finite loss) has no metrics: the cell's "
+        "mean is over the others and says how many diverged."
     ]
     for key, title, digits in TABLE_METRICS:
         body = []
         for depth in depths:
             cells = [str(depth)]
             for method in METHOD_COLUMNS:
-                ours, spread = mean_sd(r.get(key) for r in groups.get((depth, method), []))
+                group = groups.get((depth, method), [])
+                ours, spread = mean_sd(r.get(key) for r in group)
                 paper = paper_value(key.removesuffix("_paper_threshold"), method, depth)
                 diff = ours - paper if None not in (ours, paper) else None
-                cells.append(f"{fmt(ours, digits, spread)} / {fmt(paper, digits)} / "
-                             f"{fmt(diff, digits)}")  # fmt: skip
+                cells.append(f"{fmt(ours, digits, spread)}{_diverged(group)} / "
+                             f"{fmt(paper, digits)} / {fmt(diff, digits)}")  # fmt: skip
             body.append(cells)
         lines += ["", f"### {title}", "", *table(["layers", *METHOD_COLUMNS], body)]
-    header = ["layers", "model", "seeds", "epochs", "train time (s)"]
+    header = ["layers", "model", "seeds", "epochs", "diverged (seed: epoch)", "train time (s)"]
     header += [title for _, title, _ in EXTRA_METRICS] + ["linear probe acc", "MLP probe acc"]
     body = []
     for depth in depths:
@@ -102,6 +116,9 @@ def comparison_section(rows: list[dict]) -> list[str]:
             if group:
                 cells = [str(depth), method, ",".join(str(r["seed"]) for r in group)]
                 cells.append(",".join(str(r["epochs"]) for r in group))
+                diverged = [f"{r['seed']}: {r['diverged']['epoch']}" for r in group
+                            if r.get("diverged")]  # fmt: skip
+                cells.append(", ".join(diverged) or "-")
                 cells.append(fmt(mean_sd(r.get("train_wall_time_s") for r in group)[0], 0))
                 cells += [fmt_mean((r.get(k) for r in group), d) for k, _, d in EXTRA_METRICS]
                 cells += [
