@@ -142,3 +142,26 @@ def test_the_mi_critic_and_the_probes_read_their_own_number_of_training_images(t
     assert _train_limit(dataclasses.replace(config, mi_train_limit=100)) == 100
     only_mi = dataclasses.replace(config, mi_train_limit=30, metrics=("mutual_information",))
     assert _train_limit(only_mi) == 30
+
+
+def test_post_hoc_mi_reports_the_median_of_several_critics(trained):
+    """mi_critics critics with their own seeds; the value is the median one's, the first critic
+    is the single-critic evaluation's, and a count below 1 is refused."""
+    config = EvaluationConfig.tiny(metrics=("mutual_information",), mi_critics=3, seed=4)
+    entry = evaluate_model(trained, labelled(100, 2), labelled(200, 3), config)[
+        "mutual_information"
+    ]
+    values = entry["critic_values"]
+    assert entry["critics"] == 3 and entry["critic_seeds"] == [4, 6, 8]
+    assert len(set(values)) == 3  # different critics, not one critic three times
+    assert entry["value"] == sorted(values)[1]
+    assert entry["median_critic_seed"] == entry["critic_seeds"][values.index(entry["value"])]
+    # The median critic's held-out terms make up the reported value.
+    assert entry["held_out_joint_term"] - entry["held_out_marginal_term"] == pytest.approx(
+        entry["value"], abs=1e-4
+    )
+    single = dataclasses.replace(config, mi_critics=1)
+    alone = evaluate_model(trained, labelled(100, 2), labelled(200, 3), single)
+    assert alone["mutual_information"]["value"] == pytest.approx(values[0], abs=1e-5)
+    with pytest.raises(ValueError, match="mi_critics must be >= 1"):
+        EvaluationConfig.tiny(mi_critics=0)

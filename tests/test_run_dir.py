@@ -214,14 +214,17 @@ def test_a_run_started_before_marginal_scope_existed_resumes(tmp_path):
         written.pop(key)
     assert written.pop("marginal_samples") == 16  # the f-KL defaults, recorded as resolved
     assert written.pop("mi_clipnorm") == 300.0
+    assert written["min_log_var"] == -10.0
+    written["min_log_var"] = None  # 0.2 wrote its default, no floor
     (out / "config.json").write_text(json.dumps(written))
-    # Started before 16 marginal pairs and the MI clip became defaults: it ran with 1 and
-    # none, which it names.
+    # Started before 16 marginal pairs, the MI clip and the floor became defaults: it ran
+    # with 1, none and none, which it names.
     with pytest.raises(FileExistsError, match=r"marginal_samples: 1 in the run, 16 now; "
-                       r"mi_clipnorm: none in the run, 300.0 now.*--marginal-samples 1, "
-                       r"--mi-clipnorm none"):  # fmt: skip
+                       r"mi_clipnorm: none in the run, 300.0 now; "
+                       r"min_log_var: none in the run, -10.0 now.*--min-log-var none.*"
+                       r"--marginal-samples 1, --mi-clipnorm none"):  # fmt: skip
         train(config, out, verbose=0)
-    config = config.replace(marginal_samples=1, mi_clipnorm=None)
+    config = config.replace(marginal_samples=1, mi_clipnorm=None, min_log_var=None)
     _, history = train(config, out, verbose=0)
     assert history["epoch"] == [1, 2]
     changed = config.replace(latent_dim=3)  # a real difference is still refused

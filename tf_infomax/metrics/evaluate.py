@@ -72,6 +72,8 @@ class EvaluationConfig:
         aggregate_samples: z samples per example for the aggregate-posterior terms.
         mi_bound, mi_steps, mi_batch_size, mi_learning_rate, mi_critic_units: post-hoc MI
             critic (trained on training pairs, evaluated on the evaluation split).
+            ``mi_critics`` such critics are trained with different seeds and the median one's
+            estimate is reported (one fresh critic failed on one encoder in three).
         probe_units, probe_max_epochs: Table 7 MLP probe.
         metrics: which metrics to compute (``METRICS``).
         figures: write the figures; ``tsne_points`` caps the t-SNE map's codes (0: no map).
@@ -95,6 +97,9 @@ class EvaluationConfig:
     aggregate_samples: int = option(1, "z samples per example for the aggregate-posterior terms")
     mi_bound: str = option("f-kl", "bound of the post-hoc MI critic", choices=_mi_bounds)
     mi_steps: int = option(2000, "post-hoc MI critic steps")
+    mi_critics: int = option(
+        3, "post-hoc MI critics, each with its own seed; the value is the median critic's"
+    )
     mi_batch_size: int = option(100, "post-hoc MI critic batch size")
     mi_learning_rate: float = option(1e-4, "post-hoc MI critic learning rate")
     mi_critic_units: tuple[int, ...] = option(MNIST_CRITIC_UNITS, "post-hoc MI critic widths")
@@ -122,6 +127,8 @@ class EvaluationConfig:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (0: none), got {getattr(self, name)}.")
         Reporter(self.progress, self.progress_interval)  # checks both
+        if self.mi_critics < 1:
+            raise ValueError(f"mi_critics must be >= 1, got {self.mi_critics}.")
         for name in LIMITS:
             if getattr(self, name) == 0:  # 0 means all, as on the command line
                 setattr(self, name, None)

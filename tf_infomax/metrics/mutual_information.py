@@ -11,11 +11,13 @@ The trained encoder is frozen. A new ``MLPCritic`` t(x, z) is trained on pairs
   moving average, so minibatch gradients are not biased. Evaluated as ``dv``.
 * ``js``, ``infonce``: the other bounds of the package.
 
-The reported estimate is the bound evaluated on held-out pairs (a different dataset), over all
-its pairs at once (for ``infonce``: averaged over batches, and never above log batch). Beside it,
+The estimate of one critic is the bound evaluated on held-out pairs (a different dataset), over
+all its pairs at once (for ``infonce``: averaged over batches, and never above log batch). Beside it,
 its two terms on the held-out pairs: the mean joint score E_joint[t] and log E_marginal[exp(t -
 1)] (eq. 6; log E_marginal[exp t] for ``dv``), which say which term an implausible estimate comes
-from.
+from. The evaluation's metric trains ``mi_critics`` critics with different seeds and reports
+the median one (for an even count the lower middle one): a fresh critic that fails on an
+encoder (its held-out joint scores collapse) is outvoted rather than reported.
 """
 
 from __future__ import annotations
@@ -208,23 +210,47 @@ def _critic_batches(dataset: tf.data.Dataset, config) -> tf.data.Dataset:
     return examples.batch(config.mi_batch_size, drop_remainder=True)
 
 
+def critic_seeds(seed: int, critics: int) -> list[int]:
+    """The seeds of the evaluation's critics: ``seed`` first (one critic is that of
+    ``estimate_mutual_information(seed=seed)``), then apart by 2 (each critic uses its seed and
+    the next)."""
+    return [seed + 2 * i for i in range(critics)]
+
+
+def median_estimate(estimates: Sequence[CriticEstimate]) -> CriticEstimate:
+    """The median critic's estimate (for an even count, the lower of the two middle ones)."""
+    ranked = sorted(estimates, key=lambda e: e.mi)
+    return ranked[(len(ranked) - 1) // 2]
+
+
 def _entry(context: EvalContext) -> dict:
     config = context.config
-    with context.progress(config.mi_steps, "step") as progress:
-        estimate = estimate_mutual_information(
-            context.encode,
-            _critic_batches(context.train_data, config),
-            context.eval_data,
-            bound=config.mi_bound,
-            steps=config.mi_steps,
-            hidden_units=config.mi_critic_units,
-            learning_rate=config.mi_learning_rate,
-            eval_limit=config.limit,
-            seed=config.seed,
-            progress=progress,
-        )
+    seeds = critic_seeds(config.seed, config.mi_critics)
+    estimates = []
+    with context.progress(config.mi_steps * len(seeds), "step") as progress:
+        for seed in seeds:
+            estimates.append(
+                estimate_mutual_information(
+                    context.encode,
+                    _critic_batches(context.train_data, config),
+                    context.eval_data,
+                    bound=config.mi_bound,
+                    steps=config.mi_steps,
+                    hidden_units=config.mi_critic_units,
+                    learning_rate=config.mi_learning_rate,
+                    eval_limit=config.limit,
+                    seed=seed,
+                    progress=progress,
+                )
+            )
+    estimate = median_estimate(estimates)
     return {
         "value": estimate.mi,
+        "critics": len(estimates),
+        "critic_seeds": seeds,
+        "critic_values": [e.mi for e in estimates],
+        "critic_train_estimates": [e.train_mi for e in estimates],
+        "median_critic_seed": seeds[estimates.index(estimate)],
         "bound": estimate.bound,
         "evaluated_with": estimate.evaluated_with,
         "steps": estimate.steps,
