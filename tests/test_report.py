@@ -94,3 +94,21 @@ def test_a_file_that_is_not_results_is_refused(tmp_path, capsys, content, messag
     assert main(["report", "--results", str(results), "--out", str(tmp_path / "o.md")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o.md").exists()
+
+
+def test_the_settings_table_shows_each_runs_floor_and_critic_count(tmp_path):
+    """Rows made before and after a default changed sit in one table: each says its own."""
+    rows = _rows("fashion_mnist_tables")
+    rows[0]["config"] = {**rows[0]["config"], "min_log_var": None}  # 0.2: no floor
+    rows[1]["config"] = {**rows[1]["config"], "min_log_var": -10.0}  # today's default
+    rows[1]["metric_settings"] = {
+        "mutual_information": {"bound": "f-kl", "steps": 2000, "train_limit": None, "critics": 3}
+    }
+    results, out = tmp_path / "t.json", tmp_path / "t.md"
+    results.write_text(json.dumps(rows))
+    assert main(["report", "--results", str(results), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| vae_d2_s0 | 2 | all | none/none | none | - x - | -, -, -, - |" in text
+    assert "| infomax-vae_d2_s0 | 2 | all | none/none | -10 | - x - | f-kl, 2000, all, 3 |" in text
+    # A config.json from before the option (0.1) meant its floor of -10.
+    assert "| vae_d4_s0 | 2 | all | none/none | -10 |" in text

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tf_infomax.config import LEGACY_DEFAULTS
 from tf_infomax.metrics.registry import METRICS
 
 # The metrics plotted against decoder depth (the paper's Tables 2-3).
@@ -113,8 +114,9 @@ def runs_section(rows: list[dict]) -> list[str]:
 
 def settings_section(rows: list[dict]) -> list[str]:
     """How each number was made: training length, clipping, and the metrics' settings."""
-    header = ["run", "epochs", "train examples", "grad clip (vae/critic)", "IWAE K x images"]
-    header += ["MI critic (bound, steps, train pairs)", "AU at 0.01 / 0.05"]
+    header = ["run", "epochs", "train examples", "grad clip (vae/critic)", "log-var floor"]
+    header += ["IWAE K x images", "MI critics (bound, steps, train pairs, count)"]
+    header += ["AU at 0.01 / 0.05"]
     body = []
     for row in rows:
         config, settings = row.get("config", {}), row.get("metric_settings", {})
@@ -125,12 +127,29 @@ def settings_section(rows: list[dict]) -> list[str]:
                 str(row.get("epochs")),
                 str(row.get("train_examples") or "all"),
                 f"{config.get('clipnorm', 'none')}/{config.get('critic_clipnorm', 'none')}",
+                _floor(config),
                 f"{iwae.get('num_samples', '-')} x {iwae.get('num_examples', '-')}",
-                f"{mi.get('bound', '-')}, {mi.get('steps', '-')}, {mi.get('train_limit', '-')}",
+                f"{mi.get('bound', '-')}, {mi.get('steps', '-')}, {_pairs(mi)}, "
+                f"{mi.get('critics', 1) if mi else '-'}",
                 f"{fmt(row.get('active_units'))} / {fmt(paper_threshold_au(row))}",
             ]
         )
     return ["", "### Settings of each run", "", *table(header, body)]
+
+
+def _pairs(mi: dict) -> str:
+    """Training images of the post-hoc MI critic (None in the entry: all)."""
+    if "train_limit" not in mi:
+        return "-"
+    return "all" if mi["train_limit"] is None else str(mi["train_limit"])
+
+
+def _floor(config: dict) -> str:
+    """The run's log-variance floor; a config.json from before the option meant 0.1's -10."""
+    if not config:
+        return "-"
+    value = config.get("min_log_var", LEGACY_DEFAULTS["min_log_var"])
+    return "none" if value is None else f"{value:g}"
 
 
 def figures_section(title: str, rows: list[dict]) -> list[str]:

@@ -11,13 +11,13 @@ The trained encoder is frozen. A new ``MLPCritic`` t(x, z) is trained on pairs
   moving average, so minibatch gradients are not biased. Evaluated as ``dv``.
 * ``js``, ``infonce``: the other bounds of the package.
 
-The estimate of one critic is the bound evaluated on held-out pairs (a different dataset), over
-all its pairs at once (for ``infonce``: averaged over batches, and never above log batch). Beside it,
-its two terms on the held-out pairs: the mean joint score E_joint[t] and log E_marginal[exp(t -
-1)] (eq. 6; log E_marginal[exp t] for ``dv``), which say which term an implausible estimate comes
-from. The evaluation's metric trains ``mi_critics`` critics with different seeds and reports
-the median one (for an even count the lower middle one): a fresh critic that fails on an
-encoder (its held-out joint scores collapse) is outvoted rather than reported.
+The estimate of one critic is the bound evaluated on held-out pairs (a different dataset),
+over all its pairs at once (for ``infonce``: averaged over batches, never above log batch).
+Beside it, its two terms on the held-out pairs: the mean joint score E_joint[t] and log
+E_marginal[exp(t - 1)] (eq. 6; log E_marginal[exp t] for ``dv``), which say which term an
+implausible estimate comes from. The evaluation's metric trains ``mi_critics`` critics with
+different seeds and reports the median one (for an even count the lower middle one): a fresh
+critic that fails on an encoder (its held-out joint scores collapse) is outvoted.
 """
 
 from __future__ import annotations
