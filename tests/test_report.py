@@ -112,3 +112,22 @@ def test_the_settings_table_shows_each_runs_floor_and_critic_count(tmp_path):
     assert "| infomax-vae_d2_s0 | 2 | all | none/none | -10 | - x - | f-kl, 2000, all, 3 |" in text
     # A config.json from before the option (0.1) meant its floor of -10.
     assert "| vae_d4_s0 | 2 | all | none/none | -10 |" in text
+
+
+def test_runs_evaluated_with_several_critics_list_every_critic(tmp_path):
+    rows = [{**r, "train_history": {}} for r in _rows("fashion_mnist_convergence")]
+    rows[1]["metric_settings"] = {
+        "mutual_information": {
+            "critics": 3,
+            "critic_seeds": [0, 2, 4],
+            "critic_values": [4.1, -2.0, 3.0],
+            "critic_train_estimates": [4.5, 4.6, 4.4],
+        }
+    }
+    results, out = tmp_path / "c.json", tmp_path / "c.md"
+    results.write_text(json.dumps(rows))
+    assert main(["report", "--results", str(results), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "### Post-hoc MI, every critic" in text
+    assert "| infomax-vae_d2_s0 | 0, 2, 4 | 4.10, -2.00, 3.00 | 3.00 | 4.50, 4.60, 4.40 |" in text
+    assert "| vae_d2_s0 | " not in text.split("every critic")[1].split("###")[0]  # one critic

@@ -127,9 +127,11 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
 
 def report(rows: list[dict], context) -> list[str]:
     """One line per run, then the issue's targets on the means over seeds."""
+    from trainers.report import critics_section
     from trainers.stability_report import convergence_targets, runs_section
 
-    lines = runs_section(rows) + ["", "### Targets (means over seeds)", ""]
+    lines = runs_section(rows) + critics_section(rows)
+    lines += ["", "### Targets (means over seeds)", ""]
     lines += convergence_targets(rows)
     for prefix, (label, _, _) in REMEDIES.items():
         if any(row["run"].startswith(f"{prefix}_d") for row in rows):
