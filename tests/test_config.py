@@ -104,18 +104,10 @@ def test_a_run_directory_of_the_previous_version_still_loads(tmp_path):
     # 0.1 paired marginal samples by a plain permutation; a file without the key meant that.
     assert config.model.marginal_pairs == "permutation"
     assert TrainConfig().model.marginal_pairs == "derangement"
-    # ... and a critic bound of 20 and a log-variance floor of -10 (today: 6 and -10).
+    # ... and a critic bound of 20 and a log-variance floor of -10 (0.2: 6 and none).
     assert (config.model.critic_score_bound, config.model.min_log_var) == (20.0, -10.0)
-    assert (TrainConfig().model.critic_score_bound, TrainConfig().model.min_log_var) == (6.0, -10.0)
+    assert (TrainConfig().model.critic_score_bound, TrainConfig().model.min_log_var) == (6.0, None)
     assert {k: config.flat()[k] for k in old} == old
-
-
-def test_a_run_written_without_the_floor_keeps_none_on_resume(tmp_path):
-    """0.2 wrote ``min_log_var: null``; today's default floor must not slip into its resume."""
-    stored = TrainConfig().replace(min_log_var=None).flat()
-    (tmp_path / "config.json").write_text(json.dumps(stored))
-    assert RunDir(tmp_path).config().model.min_log_var is None
-    assert TrainConfig().model.min_log_var == -10.0
 
 
 def test_a_damaged_config_json_names_the_file(tmp_path):

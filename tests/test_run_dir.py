@@ -214,17 +214,14 @@ def test_a_run_started_before_marginal_scope_existed_resumes(tmp_path):
         written.pop(key)
     assert written.pop("marginal_samples") == 16  # the f-KL defaults, recorded as resolved
     assert written.pop("mi_clipnorm") == 300.0
-    assert written["min_log_var"] == -10.0
-    written["min_log_var"] = None  # 0.2 wrote its default, no floor
     (out / "config.json").write_text(json.dumps(written))
-    # Started before 16 marginal pairs, the MI clip and the floor became defaults: it ran
-    # with 1, none and none, which it names.
+    # Started before 16 marginal pairs and the MI clip became defaults: it ran with 1 and
+    # none, which it names.
     with pytest.raises(FileExistsError, match=r"marginal_samples: 1 in the run, 16 now; "
-                       r"mi_clipnorm: none in the run, 300.0 now; "
-                       r"min_log_var: none in the run, -10.0 now.*--min-log-var none.*"
-                       r"--marginal-samples 1, --mi-clipnorm none"):  # fmt: skip
+                       r"mi_clipnorm: none in the run, 300.0 now.*--marginal-samples 1, "
+                       r"--mi-clipnorm none"):  # fmt: skip
         train(config, out, verbose=0)
-    config = config.replace(marginal_samples=1, mi_clipnorm=None, min_log_var=None)
+    config = config.replace(marginal_samples=1, mi_clipnorm=None)
     _, history = train(config, out, verbose=0)
     assert history["epoch"] == [1, 2]
     changed = config.replace(latent_dim=3)  # a real difference is still refused
@@ -233,7 +230,36 @@ def test_a_run_started_before_marginal_scope_existed_resumes(tmp_path):
         train(changed, out, verbose=0)
 
 
-def test_the_moving_average_and_the_clip_are_on_by_default_for_the_f_kl_term_only(tmp_path):
+def test_a_baseline_run_started_before_its_clip_became_a_default_names_clipnorm_none(tmp_path):
+    import keras
+
+    from tf_infomax.config import TrainConfig
+    from tf_infomax.training import train
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    config = TrainConfig.from_flat(
+        model="vae", dataset="sklearn_digits", limit=100, batch_size=50, epochs=2,
+        arch_options={"units": 16}, validation_limit=0,
+    )  # fmt: skip
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(config, out, verbose=0, callbacks=[Interrupt()])
+    written = json.loads((out / "config.json").read_text())
+    assert written["clipnorm"] == 300.0  # today's default without the f-KL term, resolved
+    written["clipnorm"] = None  # as 0.2 wrote it
+    (out / "config.json").write_text(json.dumps(written))
+    with pytest.raises(
+        FileExistsError, match=r"clipnorm: none in the run, 300.0 now.*--clipnorm none"
+    ):
+        train(config, out, verbose=0)
+    _, history = train(config.replace(clipnorm=None), out, verbose=0)
+    assert history["epoch"] == [1, 2]
+
+
+def test_the_f_kl_term_has_its_own_defaults_of_moving_average_and_clips(tmp_path):
     import keras
     import numpy as np
 
@@ -263,8 +289,10 @@ def test_the_moving_average_and_the_clip_are_on_by_default_for_the_f_kl_term_onl
     assert clip(model="infomax-vae") == 1000.0  # the f-KL default, --clipnorm auto
     assert clip(model="infomax-vae", clipnorm=None) is None  # --clipnorm none: off
     assert clip(model="infomax-vae", clipnorm=5.0) == 5.0
-    assert clip(model="infomax-vae", estimator="js") is None
-    assert clip(model="vae") is None and clip(model="infomax-vae", alpha=0.0) is None
+    # Without the f-KL term: 300, which stops a deep decoder's exploding gradient (0.2: none).
+    assert clip(model="infomax-vae", estimator="js") == 300.0
+    assert clip(model="vae") == 300.0 and clip(model="infomax-vae", alpha=0.0) == 300.0
+    assert clip(model="beta-vae", clipnorm=None) is None
     with pytest.raises(ValueError, match="--clipnorm must be a number, none or auto"):
         clip(model="vae", clipnorm="off")
 
@@ -277,7 +305,7 @@ def test_the_moving_average_and_the_clip_are_on_by_default_for_the_f_kl_term_onl
         train(TrainConfig.from_flat(model=method, **tiny), tmp_path / method, verbose=0)
         recorded = RunDir(tmp_path / method).config().optimization
         assert recorded.use_ema is expected
-        assert recorded.clipnorm == (1000.0 if expected else None)
+        assert recorded.clipnorm == (1000.0 if expected else 300.0)
         assert recorded.mi_clipnorm == (300.0 if expected else None)
         assert RunDir(tmp_path / method).config().model.marginal_samples == (16 if expected else 1)
 

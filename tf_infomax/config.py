@@ -35,10 +35,6 @@ AUTO = "auto"
 # Soft bound of the critic's scores: about 1 + log(100), the batch. exp(t - 1) of a marginal
 # pair then stays below e^5 (docs/results/fashion_mnist_ablation_notes.md).
 CRITIC_SCORE_BOUND = 6.0
-# Floor of the posterior log-variance, every method: with a 10-layer decoder beta-VAE and
-# InfoVAE reach NaN without it; it binds on 0.06% of log-variances there
-# (docs/results/fashion_mnist_notes.md). 0.2 had none; 0.1 had the same -10.
-MIN_LOG_VAR = -10.0
 
 
 def option(
@@ -97,9 +93,7 @@ class ModelConfig:
     critic_score_bound: float | None = option(
         CRITIC_SCORE_BOUND, "soft bound B of the critic, t = B tanh(t_raw / B); none: unbounded"
     )
-    min_log_var: float | None = option(
-        MIN_LOG_VAR, "floor of the posterior log-variance (deep decoders need it); none: none"
-    )
+    min_log_var: float | None = option(None, "floor of the posterior log-variance; none: none")
     diagnostics: bool = option(
         False, "log gradient norms per term, clip rates, critic scores, smallest log-variance"
     )

@@ -409,9 +409,9 @@ def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool, replicas: i
         raise FileExistsError(
             f"{run.path} holds an unfinished run with a different config ({shown}); resume it "
             "with the run's options (e.g. --set KEY=VALUE with the run's value; a run started "
-            "before a default changed needs the old value: --min-log-var none, and for f-KL "
-            "--no-use-ema, --clipnorm none, --marginal-samples 1, --mi-clipnorm none), pass "
-            "--overwrite to replace it, or choose another --out."
+            "before a default changed needs the old value: --clipnorm none, and for f-KL "
+            "--no-use-ema, --marginal-samples 1, --mi-clipnorm none), pass --overwrite to "
+            "replace it, or choose another --out."
         )
     return run.backup_dir.exists()
 
