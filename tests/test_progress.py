@@ -95,7 +95,8 @@ def test_evaluate_prints_each_stage_and_keeps_its_time(run_dir, capsys):
     assert len(iwae) >= 5 and all("examples/s" in line for line in iwae)
     assert "ETA" in iwae[0] and iwae[-1].endswith(" s") and "120 examples" in iwae[-1]
     critic = [line for line in out.splitlines() if "] mutual_information:" in line]
-    assert "15/15 steps" in " ".join(critic) or "15 steps" in critic[-1]
+    # three critics (the --mi-critics default) of 15 steps each, counted as one stage
+    assert "45/45 steps" in " ".join(critic) or "45 steps" in critic[-1]
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     times = metrics["evaluation"]["stage_times_s"]
