@@ -136,3 +136,16 @@ def test_the_convergence_targets_are_judged_on_the_means_over_seeds():
     verdicts = {line.split(" | ")[1]: line.split(" | ")[2:] for line in lines[2:]}
     assert verdicts["no val -ELBO drop > 3 nats after ep. 5"][-2:] == ["2 / 2 (1 diverged)", "NO |"]
     assert verdicts["LL >= VAE - 2"][0] == "-242.00"  # the finished run's
+
+    # MI estimated differently across the compared runs (one critic beside three): undecided.
+    # (The diverged run, without an estimate, does not count.)
+    rows[0]["metric_settings"]["mutual_information"] = {"steps": 2000, "critics": 3}
+    lines = convergence_targets(rows, "cand", "Candidate")
+    verdicts = {line.split(" | ")[1]: line.split(" | ")[2:] for line in lines[2:]}
+    assert verdicts["MI >= VAE + 0.3"][-1] == "undecided: the runs' MI critics differ |"
+    assert verdicts["LL >= VAE - 2"][-1] == "NO |"  # the other targets are still judged
+    for r in rows[1:3]:  # all measured runs alike again: judged, the diverged run aside
+        r["metric_settings"]["mutual_information"] = {"steps": 2000, "critics": 3}
+    lines = convergence_targets(rows, "cand", "Candidate")
+    verdicts = {line.split(" | ")[1]: line.split(" | ")[2:] for line in lines[2:]}
+    assert verdicts["MI >= VAE + 0.3"][-1] == "yes |"  # 3.5 >= 3.0 + 0.3

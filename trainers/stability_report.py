@@ -132,14 +132,27 @@ def convergence_targets(
             (paper_threshold_au, 5.0, "(AU at the paper's 0.05 >= VAE + 5)"),
         ):
             a, b = mean_sd(map(value, info))[0], mean_sd(map(value, vae))[0]
-            checks.append((target, a, b, a is not None and b is not None and a >= b + margin))
+            holds = a is not None and b is not None and a >= b + margin
+            measured = [r for r in info + vae if r.get("mutual_information") is not None]
+            if target.startswith("MI") and len({_mi_estimator(r) for r in measured}) > 1:
+                holds = "undecided: the runs' MI critics differ"
+            checks.append((target, a, b, holds))
         if any(d is None for d in drops):  # runs too short to judge degradation
             checks[0] = (checks[0][0], None, None, None)
         seeds = f"{len(info)} / {len(vae)}" + (f" ({diverged} diverged)" if diverged else "")
         for target, a, b, holds in checks:
-            verdict = "n/a" if holds is None else ("yes" if holds else "NO")
+            verdict = (
+                holds if isinstance(holds, str) else "n/a" if holds is None else
+                "yes" if holds else "NO"
+            )  # fmt: skip
             lines.append(f"| {depth} | {target} | {fmt(a)} | {fmt(b)} | {seeds} | {verdict} |")
     return lines
+
+
+def _mi_estimator(row: dict) -> tuple:
+    """How a row's post-hoc MI was estimated: bound, steps, training images, critics."""
+    mi = row.get("metric_settings", {}).get("mutual_information", {})
+    return (mi.get("bound"), mi.get("steps"), mi.get("train_limit"), mi.get("critics", 1))
 
 
 def runs_section(rows: list[dict]) -> list[str]:
