@@ -126,7 +126,7 @@ def settings_section(rows: list[dict]) -> list[str]:
                 row["run"],
                 str(row.get("epochs")),
                 str(row.get("train_examples") or "all"),
-                f"{config.get('clipnorm', 'none')}/{config.get('critic_clipnorm', 'none')}",
+                f"{_option(config.get('clipnorm'))}/{_option(config.get('critic_clipnorm'))}",
                 _floor(config),
                 f"{iwae.get('num_samples', '-')} x {iwae.get('num_examples', '-')}",
                 f"{mi.get('bound', '-')}, {mi.get('steps', '-')}, {_pairs(mi)}, "
@@ -170,12 +170,16 @@ def _pairs(mi: dict) -> str:
     return "all" if mi["train_limit"] is None else str(mi["train_limit"])
 
 
+def _option(value) -> str:
+    """A numeric option as the command line writes it (``none`` for None)."""
+    return "none" if value is None else f"{value:g}"
+
+
 def _floor(config: dict) -> str:
     """The run's log-variance floor; a config.json from before the option meant 0.1's -10."""
     if not config:
         return "-"
-    value = config.get("min_log_var", LEGACY_DEFAULTS["min_log_var"])
-    return "none" if value is None else f"{value:g}"
+    return _option(config.get("min_log_var", LEGACY_DEFAULTS["min_log_var"]))
 
 
 def figures_section(title: str, rows: list[dict]) -> list[str]:
