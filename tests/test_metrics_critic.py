@@ -75,3 +75,14 @@ def test_infonce_stays_below_log_batch_and_bad_names_fail(data):
     assert set(MI_BOUNDS) == {"f-kl", "dv", "mine", "js", "infonce"}
     with pytest.raises(ValueError, match="Unknown MI bound"):
         estimate_mutual_information(correlated_encoder, *data, bound="kl")
+
+
+def test_the_median_critic_is_reported_and_a_nan_critic_ranks_lowest():
+    from tf_infomax.metrics.mutual_information import CriticEstimate, median_estimate
+
+    def critic(mi):
+        return CriticEstimate(mi, "f-kl", "f-kl", 10, 0.0, 100)
+
+    assert median_estimate([critic(4.0), critic(-2.0), critic(3.0)]).mi == 3.0
+    assert median_estimate([critic(4.0), critic(3.0)]).mi == 3.0  # the lower middle one
+    assert median_estimate([critic(float("nan")), critic(1.0), critic(2.0)]).mi == 1.0

@@ -218,8 +218,9 @@ def critic_seeds(seed: int, critics: int) -> list[int]:
 
 
 def median_estimate(estimates: Sequence[CriticEstimate]) -> CriticEstimate:
-    """The median critic's estimate (for an even count, the lower of the two middle ones)."""
-    ranked = sorted(estimates, key=lambda e: e.mi)
+    """The median critic's estimate (for an even count, the lower of the two middle ones); a
+    NaN estimate ranks lowest, as a failed critic."""
+    ranked = sorted(estimates, key=lambda e: -math.inf if math.isnan(e.mi) else e.mi)
     return ranked[(len(ranked) - 1) // 2]
 
 
