@@ -104,9 +104,13 @@ def test_a_run_directory_of_the_previous_version_still_loads(tmp_path):
     # 0.1 paired marginal samples by a plain permutation; a file without the key meant that.
     assert config.model.marginal_pairs == "permutation"
     assert TrainConfig().model.marginal_pairs == "derangement"
-    # ... and a critic bound of 20 and a log-variance floor of -10 (0.2: 6 and none).
+    # ... and a critic bound of 20 and a log-variance floor of -10 (today: 6 and "auto", which
+    # is none for the f-KL term).
     assert (config.model.critic_score_bound, config.model.min_log_var) == (20.0, -10.0)
-    assert (TrainConfig().model.critic_score_bound, TrainConfig().model.min_log_var) == (6.0, None)
+    assert (TrainConfig().model.critic_score_bound, TrainConfig().model.min_log_var) == (
+        6.0,
+        "auto",
+    )
     assert {k: config.flat()[k] for k in old} == old
 
 

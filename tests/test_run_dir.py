@@ -249,13 +249,16 @@ def test_a_baseline_run_started_before_its_clip_became_a_default_names_clipnorm_
         train(config, out, verbose=0, callbacks=[Interrupt()])
     written = json.loads((out / "config.json").read_text())
     assert written["clipnorm"] == 300.0  # today's default without the f-KL term, resolved
-    written["clipnorm"] = None  # as 0.2 wrote it
+    assert written["min_log_var"] == -10.0
+    written["clipnorm"] = written["min_log_var"] = None  # as 0.2 wrote them
     (out / "config.json").write_text(json.dumps(written))
     with pytest.raises(
-        FileExistsError, match=r"clipnorm: none in the run, 300.0 now.*--clipnorm none"
+        FileExistsError,
+        match=r"clipnorm: none in the run, 300.0 now.*min_log_var: none in the run, -10.0 now"
+        r".*--clipnorm none --min-log-var none",
     ):
         train(config, out, verbose=0)
-    _, history = train(config.replace(clipnorm=None), out, verbose=0)
+    _, history = train(config.replace(clipnorm=None, min_log_var=None), out, verbose=0)
     assert history["epoch"] == [1, 2]
 
 
@@ -293,6 +296,16 @@ def test_the_f_kl_term_has_its_own_defaults_of_moving_average_and_clips(tmp_path
     assert clip(model="infomax-vae", estimator="js") == 300.0
     assert clip(model="vae") == 300.0 and clip(model="infomax-vae", alpha=0.0) == 300.0
     assert clip(model="beta-vae", clipnorm=None) is None
+
+    # min_log_var auto: no floor for the f-KL MI term, -10 otherwise (with the clip at 300).
+    def floor(method="infomax-vae", **options):
+        config = TrainConfig.from_flat(model=method, **small, **options)
+        return make_model(config, (8, 8, 1)).min_log_var
+
+    assert floor() is None and floor(estimator="js") == -10.0
+    assert floor("vae") == -10.0 and floor("infovae", min_log_var=None) is None
+    assert floor("beta-vae", min_log_var=-5.0) == -5.0
+    assert build_model("vae", image_shape=(8, 8, 1), latent_dim=2).min_log_var == -10.0
     with pytest.raises(ValueError, match="--clipnorm must be a number, none or auto"):
         clip(model="vae", clipnorm="off")
 
@@ -306,6 +319,7 @@ def test_the_f_kl_term_has_its_own_defaults_of_moving_average_and_clips(tmp_path
         recorded = RunDir(tmp_path / method).config().optimization
         assert recorded.use_ema is expected
         assert recorded.clipnorm == (1000.0 if expected else 300.0)
+        assert RunDir(tmp_path / method).config().model.min_log_var == (None if expected else -10.0)
         assert recorded.mi_clipnorm == (300.0 if expected else None)
         assert RunDir(tmp_path / method).config().model.marginal_samples == (16 if expected else 1)
 

@@ -93,7 +93,11 @@ class ModelConfig:
     critic_score_bound: float | None = option(
         CRITIC_SCORE_BOUND, "soft bound B of the critic, t = B tanh(t_raw / B); none: unbounded"
     )
-    min_log_var: float | None = option(None, "floor of the posterior log-variance; none: none")
+    min_log_var: float | str | None = option(
+        AUTO,
+        "floor of the posterior log-variance; none: none; auto: none for the f-kl MI term "
+        "(infomax-vae), -10 otherwise",
+    )
     diagnostics: bool = option(
         False, "log gradient norms per term, clip rates, critic scores, smallest log-variance"
     )
@@ -166,7 +170,7 @@ class OptimizationConfig:
     clipnorm: float | str | None = option(
         AUTO,
         "global grad-norm clip (VAE); none: off; auto: 1000 for the f-kl MI term (infomax-vae), "
-        "off otherwise",
+        "300 otherwise",
     )
     critic_clipnorm: float | None = option(CRITIC_CLIPNORM, "same, critic; none: off")
     mi_clipnorm: float | str | None = option(

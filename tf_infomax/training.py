@@ -43,6 +43,7 @@ from tf_infomax.models.methods import (
     marginal_samples_by_default,
     method_weights,
     mi_clipnorm_by_default,
+    min_log_var_by_default,
 )
 from tf_infomax.models.validation import check_batch_size
 from tf_infomax.optimizers import FusedAdam
@@ -409,7 +410,8 @@ def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool, replicas: i
         raise FileExistsError(
             f"{run.path} holds an unfinished run with a different config ({shown}); resume it "
             "with the run's options (e.g. --set KEY=VALUE with the run's value; a run started "
-            "before a default changed needs the old value: --clipnorm none, and for f-KL "
+            "before a default changed needs the old value: --clipnorm none --min-log-var none, "
+            "and for f-KL "
             "--no-use-ema, --marginal-samples 1, --mi-clipnorm none), pass --overwrite to "
             "replace it, or choose another --out."
         )
@@ -604,6 +606,7 @@ _AUTO_DEFAULTS = {
     "clipnorm": ("--clipnorm", clipnorm_by_default, False),
     "mi_clipnorm": ("--mi-clipnorm", mi_clipnorm_by_default, False),
     "marginal_samples": ("--marginal-samples", marginal_samples_by_default, True),
+    "min_log_var": ("--min-log-var", min_log_var_by_default, False),
 }
 
 

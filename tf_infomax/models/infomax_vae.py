@@ -19,6 +19,7 @@ from tf_infomax.models.methods import (
     ema_by_default,
     marginal_samples_by_default,
     mi_clipnorm_by_default,
+    min_log_var_by_default,
 )
 from tf_infomax.networks.critic import MLPCritic
 from tf_infomax.objectives.mi_estimators import get_estimator, marginal_permutation
@@ -126,13 +127,15 @@ class InfoMaxVAE(keras.Model):
         beta, alpha, mmd_weight: regularizer weights (see ``tf_infomax.models.methods``).
         estimator: MI bound name (``tf_infomax.objectives.ESTIMATORS``), default ``"f-kl"``.
         seed: seed of the sampling noise and permutations.
-        min_log_var: floor of log Var q(z|x) (None, the default: none). With alpha > beta the
-            objective rewards KL(q(z|x) || p(z)) (Appendix A, eq. 11); with the unbounded critic
-            the log-variance fell below -100 on Fashion-MNIST. With the default score bound of
-            the critic it never went below -12.1 in 10 epochs, with or without a floor, so 0.2
-            sets none (0.1 used -10; docs/results/fashion_mnist_ablation_notes.md). With a
-            10-layer decoder a floor at -10 did not keep beta-VAE and InfoVAE finite; the VAE
-            clip did (``clipnorm_by_default``).
+        min_log_var: floor of log Var q(z|x) (None: none; default ``"auto"``:
+            ``min_log_var_by_default``, none for the f-KL MI term, -10 otherwise). With
+            alpha > beta the objective rewards KL(q(z|x) || p(z)) (Appendix A, eq. 11); with
+            the unbounded critic the log-variance fell below -100 on Fashion-MNIST. With the
+            default score bound of the critic it never went below -12.1 in 10 epochs, with or
+            without a floor, so the f-KL step has none (0.1 used -10;
+            docs/results/fashion_mnist_ablation_notes.md). With a 10-layer decoder beta-VAE
+            and InfoVAE need it together with the VAE clip at 300 (``clipnorm_by_default``):
+            neither alone carried every failing epoch.
         marginal_pairs: ``"derangement"`` (default: no x is paired with its own z) or
             ``"permutation"`` (a uniform permutation, whose fixed points put joint pairs in
             the marginal term; the behaviour before 0.2, kept to reproduce older runs).
@@ -172,7 +175,7 @@ class InfoMaxVAE(keras.Model):
         mmd_weight: float = 0.0,
         estimator: str = "f-kl",
         seed: int = 0,
-        min_log_var: float | None = None,
+        min_log_var: float | str | None = AUTO,
         diagnostics: bool = False,
         marginal_pairs: str = "derangement",
         marginal_scope: str = "global",
@@ -192,6 +195,8 @@ class InfoMaxVAE(keras.Model):
         self.beta, self.alpha, self.mmd_weight = float(beta), float(alpha), float(mmd_weight)
         self.estimator = get_estimator(estimator)
         self.seed = int(seed)
+        if min_log_var == AUTO:
+            min_log_var = min_log_var_by_default(self.alpha, self.estimator.name)
         self.min_log_var = None if min_log_var is None else float(min_log_var)
 
         self.image_shape = tuple(int(d) for d in encoder.input_shape[1:])
@@ -732,6 +737,7 @@ class InfoMaxVAE(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         config.setdefault("marginal_samples", 1)  # models saved before the option
+        config.setdefault("min_log_var", None)  # ... before "auto" (their default: none)
         for key in ("encoder", "decoder", "critic"):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
