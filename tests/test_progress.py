@@ -83,6 +83,7 @@ def run_dir(tmp_path_factory):
 def test_evaluate_prints_each_stage_and_keeps_its_time(run_dir, capsys):
     args = ["evaluate", str(run_dir), "--limit", "120", "--train-limit", "200", "--batch-size"]
     args += ["20", "--iw-samples", "8", "--iw-max-pairs", "40", "--mi-steps", "15"]
+    args += ["--mi-critic-units", "8"]
     args += ["--probe-units", "8", "--probe-max-epochs", "2", "--progress-interval", "0"]
     assert main([*args, "--projector-points", "50", "--tsne-points", "100"]) == 0
     out = capsys.readouterr().out

@@ -10,9 +10,10 @@ Epochs are set by what a 2-core CPU allows (recorded in each row): 10 (0.1's row
 with 2 epochs and the 0.1 f-KL defaults); the paper trains to convergence. InfoMax-VAE runs with
 the package's f-KL defaults (16 marginal pairs per image, the MI-term clip at 300; see
 docs/results/fashion_mnist_convergence_notes.md). The other methods clip the VAE gradient's
-norm at 300 (the default since three of their four beta-VAE and InfoVAE runs at depth 10
-reached NaN without a clip); their depth-2 and depth-4 rows pin ``clipnorm=None``, as they were
-made, and their depth-10 rows record diagnostics (``vae_clip_rate``: how often the clip fired).
+norm at 300 and floor the log-variance at -10 (the defaults since three of their four beta-VAE
+and InfoVAE runs at depth 10 reached NaN without them); their depth-2 and depth-4 rows pin
+``clipnorm=None, min_log_var=None``, as they were made, and their depth-10 rows record
+diagnostics (``vae_clip_rate``, ``log_var_floored``: how often each fired).
 
 Command (the evaluation settings of the convergence study):
     tf-infomax reproduce fashion_mnist_tables --root runs/fashion_mnist_tables \
@@ -71,12 +72,12 @@ def get_config(smoke: bool = False) -> dict[str, TrainConfig]:
 
 
 def _as_recorded(method: str, depth: int) -> dict:
-    """Options of the rows made before the VAE clip at 300 became the default without the
-    f-KL term: the baselines at depths 2 and 4 ran without a clip. Their depth-10 runs are
-    re-made with it and with diagnostics."""
+    """Options of the rows made before the VAE clip at 300 and the floor at -10 became the
+    defaults without the f-KL term: the baselines at depths 2 and 4 ran without them. Their
+    depth-10 runs are re-made with them and with diagnostics."""
     if method == "infomax-vae":
         return {}
-    return {"diagnostics": True} if depth == 10 else {"clipnorm": None}
+    return {"diagnostics": True} if depth == 10 else {"clipnorm": None, "min_log_var": None}
 
 
 def figures_for(run: str) -> tuple[str, ...]:
