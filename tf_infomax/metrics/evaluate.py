@@ -146,6 +146,7 @@ class EvaluationConfig:
             batch_size=100,
             iw_samples=20,
             mi_steps=30,
+            mi_critics=1,
             mi_critic_units=(32, 16),
             probe_units=(32, 16),
             probe_max_epochs=5,
