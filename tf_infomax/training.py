@@ -411,9 +411,8 @@ def check_out_dir(run: RunDir, config: TrainConfig, overwrite: bool, replicas: i
             f"{run.path} holds an unfinished run with a different config ({shown}); resume it "
             "with the run's options (e.g. --set KEY=VALUE with the run's value; a run started "
             "before a default changed needs the old value: --clipnorm none --min-log-var none, "
-            "and for f-KL "
-            "--no-use-ema, --marginal-samples 1, --mi-clipnorm none), pass --overwrite to "
-            "replace it, or choose another --out."
+            "and for f-KL --no-use-ema, --marginal-samples 1, --mi-clipnorm none), pass "
+            "--overwrite to replace it, or choose another --out."
         )
     return run.backup_dir.exists()
 
@@ -612,10 +611,10 @@ _AUTO_DEFAULTS = {
 
 def with_defaults_resolved(config: TrainConfig) -> TrainConfig:
     """``config`` with the method-dependent defaults, ``use_ema`` None and ``clipnorm``,
-    ``mi_clipnorm`` and ``marginal_samples`` auto, replaced by what they mean for this model
-    (``models.methods.ema_by_default``, ``clipnorm_by_default``, ``mi_clipnorm_by_default``,
-    ``marginal_samples_by_default``), so that config.json records what ran and a resume
-    compares the same values."""
+    ``mi_clipnorm``, ``marginal_samples`` and ``min_log_var`` auto, replaced by what they mean
+    for this model (``models.methods.ema_by_default``, ``clipnorm_by_default``,
+    ``mi_clipnorm_by_default``, ``marginal_samples_by_default``, ``min_log_var_by_default``),
+    so that config.json records what ran and a resume compares the same values."""
     flat = config.flat()
     for key, (flag, _, integer) in _AUTO_DEFAULTS.items():
         if isinstance(flat[key], str) and flat[key] != AUTO:

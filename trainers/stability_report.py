@@ -117,6 +117,8 @@ def convergence_targets(
             for r in info
         ]
         mis = [lowest_mi(r["train_history"].get("mi")) for r in info]
+        measured = [r for r in info + vae if r.get("mutual_information") is not None]
+        mi_estimated_differently = len({_mi_estimator(r) for r in measured}) > 1
         checks = [
             ("no val -ELBO drop > 3 nats after ep. 5", max(d or 0 for d in drops), None,
              all(d is not None and d <= 3 for d in drops)),
@@ -133,8 +135,7 @@ def convergence_targets(
         ):
             a, b = mean_sd(map(value, info))[0], mean_sd(map(value, vae))[0]
             holds = a is not None and b is not None and a >= b + margin
-            measured = [r for r in info + vae if r.get("mutual_information") is not None]
-            if target.startswith("MI") and len({_mi_estimator(r) for r in measured}) > 1:
+            if target.startswith("MI") and mi_estimated_differently:
                 holds = "undecided: the runs' MI critics differ"
             checks.append((target, a, b, holds))
         if any(d is None for d in drops):  # runs too short to judge degradation

@@ -227,13 +227,14 @@ def median_estimate(estimates: Sequence[CriticEstimate]) -> CriticEstimate:
 def _entry(context: EvalContext) -> dict:
     config = context.config
     seeds = critic_seeds(config.seed, config.mi_critics)
+    critic_data = _critic_batches(context.train_data, config)
     estimates = []
     with context.progress(config.mi_steps * len(seeds), "step") as progress:
         for seed in seeds:
             estimates.append(
                 estimate_mutual_information(
                     context.encode,
-                    _critic_batches(context.train_data, config),
+                    critic_data,
                     context.eval_data,
                     bound=config.mi_bound,
                     steps=config.mi_steps,
